@@ -1,0 +1,397 @@
+/* internal.h — the contract between the parts of the CPU core.
+ *
+ * Promises: one definition of struct cpu, of a decoded instruction (struct insn)
+ * and of an opcode-table row (struct opdesc), plus the inline fast paths every
+ * instruction handler uses: register and operand access, segment-checked memory
+ * access through the software TLB, lazy flags and exceptions.
+ *
+ * Rules every handler follows:
+ *  - c->eip already holds the address of the NEXT instruction when a handler
+ *    runs; c->insn_eip holds the start of the current one.
+ *  - Faults are raised with cpu_raise() (a longjmp). A handler commits guest
+ *    state (registers, flags, ESP, EIP) only after its last access that can
+ *    fault, so a faulting instruction leaves the state as before it.
+ *  - A handler that changes how following code decodes or runs (mode, CS,
+ *    SS.B, IF, paging, control registers) is marked D_END in its opdesc, or
+ *    calls cpu_end_block().
+ */
+#ifndef PLAN86_CPU_INTERNAL_H
+#define PLAN86_CPU_INTERNAL_H
+
+#include <setjmp.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "cpu.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+struct insn;
+typedef void (*insn_fn)(struct cpu *c, const struct insn *i);
+
+/* struct insn flags */
+enum {
+    I_OP32 = 1 << 0,    /* operand size 32 */
+    I_ADDR32 = 1 << 1,  /* address size 32 */
+    I_REP = 1 << 2,     /* F3 */
+    I_REPNE = 1 << 3,   /* F2 */
+    I_LOCK = 1 << 4,    /* F0 */
+    I_MEM = 1 << 5,     /* has a memory operand (ModRM mod != 3, or moffs) */
+    I_SEGOVR = 1 << 6,  /* segment override prefix present */
+};
+
+/* A decoded instruction: 32 bytes. */
+struct insn {
+    insn_fn fn;
+    uint32_t disp;   /* memory displacement (moffs for A0..A3) */
+    uint32_t imm;    /* immediate, extended per the opdesc; rel for jumps */
+    uint16_t imm2;   /* second immediate: ENTER level, far pointer selector */
+    uint8_t len;     /* bytes, prefixes included */
+    uint8_t op;      /* opcode byte (low byte; for +r forms and cc) */
+    uint8_t reg;     /* ModRM.reg */
+    uint8_t rm;      /* ModRM.rm (register number when !I_MEM) */
+    uint8_t seg;     /* segment of the memory operand, override applied */
+    uint8_t base;    /* R_NONE when absent */
+    uint8_t index;   /* R_NONE when absent */
+    uint8_t scale;   /* shift count 0..3 */
+    uint8_t flags;   /* I_* */
+    uint8_t map;     /* 0: one-byte opcode map, 1: 0F map */
+};
+
+/* Decode flags of an opcode-table row */
+enum {
+    D_MODRM = 1 << 0,     /* has a ModRM byte */
+    D_MEMONLY = 1 << 1,   /* #UD when ModRM.mod == 3 */
+    D_REGONLY = 1 << 2,   /* ModRM always names a register (MOV CRn etc.) */
+    D_END = 1 << 3,       /* ends the decoded block (control transfer, mode change) */
+    D_LOCKOK = 1 << 4,    /* LOCK allowed (with a memory destination) */
+    D_IMM_SHIFT = 8,      /* immediate kind in bits 8..11: enum imm_kind */
+};
+enum imm_kind {
+    IMM_NONE,
+    IMM_IB,    /* 8-bit, zero-extended */
+    IMM_SB,    /* 8-bit, sign-extended to 32 */
+    IMM_IW,    /* 16-bit */
+    IMM_IV,    /* 16 or 32 bits by operand size (16 zero-extended) */
+    IMM_IWIB,  /* ENTER: imm = iw, imm2 = ib */
+    IMM_AP,    /* far pointer: imm = offset (16/32 by operand size), imm2 = selector */
+    IMM_MOFFS, /* A0..A3: disp = 16/32-bit offset by address size, I_MEM set */
+    IMM_JB,    /* rel8, sign-extended */
+    IMM_JV,    /* rel16/rel32, sign-extended */
+};
+#define DI(kind) ((kind) << D_IMM_SHIFT)
+
+/* One opcode-table row. op: 0x000..0x0FF one-byte map, 0x100..0x1FF the 0F map.
+ * reg: the ModRM.reg value this row is for (group opcodes), or -1 for all.
+ * fn16/fn32 by operand size; byte forms give the same handler twice. */
+struct opdesc {
+    uint16_t op;
+    int8_t reg;
+    uint16_t dec;
+    insn_fn fn16, fn32;
+};
+#define OPDESC_END { 0xFFFF, -1, 0, NULL, NULL }
+
+/* The opcode groups; each ops_*.c file defines one list ending in OPDESC_END. */
+extern const struct opdesc ops_alu[];      /* ops_alu.c: arithmetic, logic, INC/DEC, BCD */
+extern const struct opdesc ops_shift[];    /* ops_shift.c: shifts, rotates, SHLD/SHRD */
+extern const struct opdesc ops_muldiv[];   /* ops_muldiv.c: MUL/IMUL/DIV/IDIV */
+extern const struct opdesc ops_bits[];     /* ops_bits.c: BT*, BSF/BSR, SETcc, CMOVcc, BSWAP, CMPXCHG, XADD, flag ops */
+extern const struct opdesc ops_move[];     /* ops_move.c: MOV, MOVZX/SX, XCHG, LEA, XLAT, CBW/CWD, far-pointer loads */
+extern const struct opdesc ops_stack[];    /* ops_stack.c: PUSH/POP, PUSHA/POPA, PUSHF/POPF, ENTER/LEAVE */
+extern const struct opdesc ops_string[];   /* ops_string.c: MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS, REP */
+extern const struct opdesc ops_io[];       /* ops_io.c: IN, OUT */
+extern const struct opdesc ops_control[];  /* ops_control.c: JMP, Jcc, CALL, RET, LOOP, INT, IRET, HLT, BOUND */
+extern const struct opdesc ops_system[];   /* ops_system.c: descriptor tables, CRn/DRn, CPUID, MSRs, TSC, LAR/LSL */
+
+/* segment-check bits in seg_cache.check */
+enum { SEGCHK_READ = 1, SEGCHK_WRITE = 2 };
+
+/* Software TLB: direct-mapped, one per privilege class (0 supervisor, 1 user).
+ * A tag is the linear page address; TLB_INVALID never matches a page address.
+ * A hit gives host = addend + linear. */
+#define TLB_BITS 10
+#define TLB_SIZE (1u << TLB_BITS)
+#define TLB_INVALID 0xFFFFFFFFu
+struct tlb {
+    uint32_t read_tag[TLB_SIZE];
+    uint32_t write_tag[TLB_SIZE];
+    uint32_t code_tag[TLB_SIZE];   /* code fetch: linear page -> physical page */
+    uint32_t phys[TLB_SIZE];       /* physical page of the entry */
+    uintptr_t addend[TLB_SIZE];
+};
+
+struct block;       /* decoded-block cache, exec.c */
+struct block_cache;
+
+/* Lazy flags: the arithmetic flags are a function of the last flag-setting
+ * operation; lf_op == LF_NONE means eflags holds them. */
+enum lf_op { LF_NONE, LF_ADD, LF_ADC, LF_SUB, LF_SBB, LF_LOGIC, LF_INC, LF_DEC };
+
+struct cpu {
+    uint32_t r[9];           /* EAX..EDI, then r[R_NONE] == 0 always */
+    uint32_t eip;            /* next instruction while a handler runs */
+    uint32_t insn_eip;       /* current instruction's start */
+    uint32_t eflags;         /* all bits; arithmetic bits valid when lf_op == LF_NONE */
+    uint8_t lf_op, lf_size;  /* lf_size: 1, 2, 4 */
+    uint32_t lf_res, lf_a, lf_b;
+
+    struct seg_cache seg[S_COUNT];
+    struct { uint32_t base; uint16_t limit; } gdtr, idtr;
+    uint32_t cr[5];
+    uint32_t dr[8];
+    uint8_t cpl;
+    bool pe, vm86;           /* protected mode, virtual-8086 mode */
+    bool code32, stack32;    /* CS.D, SS.B */
+    uint32_t a20_mask;       /* 0xFFEFFFFF with A20 off */
+    uint64_t tsc_offset;
+    uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip, msr_pat, msr_apic_base;
+
+    /* run state */
+    bool halted;
+    bool intr_line;          /* INTR from the PIC */
+    bool intr_shadow;        /* after STI / MOV SS: no interrupt before the next block */
+    bool end_block;          /* a handler asks to leave the block after it */
+    bool exit_request;
+    uint64_t icount;
+
+    /* exceptions */
+    jmp_buf fault_jmp;
+    int8_t exc_vec;          /* vector being raised, -1 none */
+    uint32_t exc_err;        /* error code, or EXC_NOERR */
+    int8_t delivering;       /* vector whose delivery is under way, -1 none (#DF rules) */
+    struct block *cur_block; /* block being executed, NULL between blocks */
+    uint32_t block_eip;      /* EIP at the start of cur_block */
+
+    struct tlb tlb[2];
+    struct tlb *tlb_cur;     /* &tlb[cpl == 3] */
+    struct cpu_bus bus;
+
+    struct block_cache *bc;  /* decoded blocks, SMC page marks */
+    uint8_t ud_logged[512 / 8]; /* opcodes whose #UD was logged once */
+    uint8_t ops_ready;
+    struct opdesc optab[512 * 8]; /* [op * 8 + reg] */
+};
+
+#define EXC_NOERR 0xFFFFFFFFu
+
+/* ---- decoded blocks (exec.c) and the decoder (decode.c) ---- */
+struct block_cache *bc_new(void);
+bool bc_page_has_code(const struct cpu *c, uint32_t phys);
+/* Drops the decoded code of a physical page (self-modifying code, DMA). */
+void bc_invalidate_page(struct cpu *c, uint32_t phys);
+void bc_flush(struct cpu *c);
+/* Fills c->optab from the ops_* lists. */
+void decode_build_table(struct cpu *c);
+/* Decodes up to `max` instructions starting at CS:EIP into `out`, stopping
+ * after a D_END instruction, at a page end or the CS limit. Raises the fault
+ * of the first instruction's fetch; later fetch faults just end the block.
+ * *phys2 gets the second physical page when the last instruction crosses into
+ * it (else 1). Returns the count and the byte length in *bytes. */
+int decode_block(struct cpu *c, struct insn *out, int max, uint32_t *bytes, uint32_t *phys2);
+
+/* ---- exceptions (exec.c / interrupt.c) ---- */
+_Noreturn void cpu_raise(struct cpu *c, int vec, uint32_t err);
+static inline _Noreturn void cpu_gp(struct cpu *c, uint32_t err) { cpu_raise(c, EXC_GP, err); }
+static inline _Noreturn void cpu_ud(struct cpu *c) { cpu_raise(c, EXC_UD, EXC_NOERR); }
+/* Delivers an interrupt or exception through the IVT (real mode) or IDT.
+ * soft: INT n/INT3/INTO (privilege check against the gate DPL, EIP after the
+ * instruction); otherwise EIP is c->eip as the caller set it. Raises faults
+ * for the delivery itself (the run loop turns nested ones into #DF). */
+void cpu_deliver_interrupt(struct cpu *c, int vec, uint32_t err, bool soft);
+static inline void cpu_end_block(struct cpu *c) { c->end_block = true; }
+
+/* ---- registers ---- */
+static inline uint8_t get_r8(const struct cpu *c, int n)
+{
+    return n < 4 ? (uint8_t)c->r[n] : (uint8_t)(c->r[n - 4] >> 8);
+}
+static inline void set_r8(struct cpu *c, int n, uint8_t v)
+{
+    if (n < 4) c->r[n] = (c->r[n] & ~0xFFu) | v;
+    else c->r[n - 4] = (c->r[n - 4] & ~0xFF00u) | ((uint32_t)v << 8);
+}
+static inline uint16_t get_r16(const struct cpu *c, int n) { return (uint16_t)c->r[n]; }
+static inline void set_r16(struct cpu *c, int n, uint16_t v)
+{
+    c->r[n] = (c->r[n] & 0xFFFF0000u) | v;
+}
+
+/* ---- memory (mmu.c) ---- */
+/* Linear-address accesses; `user` selects the TLB of CPL 3 accesses. The slow
+ * paths translate (paging), route MMIO, split page-crossing accesses, mark
+ * dirty code pages and raise #PF. */
+uint32_t mmu_read_slow(struct cpu *c, uint32_t lin, int size);
+void mmu_write_slow(struct cpu *c, uint32_t lin, uint32_t val, int size);
+/* Translates a linear address for a code fetch or a system access, raising #PF. */
+uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user);
+/* Same without raising: false when the access would fault. */
+bool mmu_translate_try(struct cpu *c, uint32_t lin, bool write, bool user, uint32_t *phys);
+/* Physical address of a code fetch at `lin` (cached in the code TLB), raising #PF. */
+uint32_t mmu_code_phys(struct cpu *c, uint32_t lin);
+/* A page now holds decoded code: no write fast path may map it any more. */
+void mmu_protect_code_page(struct cpu *c, uint32_t phys_page);
+/* Physical memory access (page walks, code fetch, system structures). */
+uint32_t phys_read(struct cpu *c, uint32_t phys, int size);
+void phys_write(struct cpu *c, uint32_t phys, uint32_t val, int size);
+static inline bool cpu_user_access(const struct cpu *c) { return c->tlb_cur == &c->tlb[1]; }
+void mmu_flush_tlb(struct cpu *c);
+void mmu_flush_page(struct cpu *c, uint32_t lin);
+
+static inline uint32_t load_le(const uint8_t *p, int size)
+{
+    uint32_t v = 0;
+    memcpy(&v, p, (size_t)size);
+    return v;
+}
+static inline void store_le(uint8_t *p, uint32_t v, int size) { memcpy(p, &v, (size_t)size); }
+
+static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size)
+{
+    uint32_t idx = (lin >> 12) & (TLB_SIZE - 1);
+    struct tlb *t = c->tlb_cur;
+    if (likely(t->read_tag[idx] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000u - (uint32_t)size))
+        return load_le((const uint8_t *)(t->addend[idx] + lin), size);
+    return mmu_read_slow(c, lin, size);
+}
+static inline void lin_write(struct cpu *c, uint32_t lin, uint32_t val, int size)
+{
+    uint32_t idx = (lin >> 12) & (TLB_SIZE - 1);
+    struct tlb *t = c->tlb_cur;
+    if (likely(t->write_tag[idx] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000u - (uint32_t)size)) {
+        store_le((uint8_t *)(t->addend[idx] + lin), val, size);
+        return;
+    }
+    mmu_write_slow(c, lin, val, size);
+}
+/* System accesses (descriptor tables, TSS, IDT): always supervisor. */
+uint32_t sys_read(struct cpu *c, uint32_t lin, int size);
+void sys_write(struct cpu *c, uint32_t lin, uint32_t val, int size);
+
+/* ---- segments (segment.c) ---- */
+/* The slow segment check: expand-down, null, unreadable/unwritable, limits;
+ * raises #GP(0) or #SS(0). Returns the linear address. */
+uint32_t seg_check_slow(struct cpu *c, int s, uint32_t off, int size, bool write);
+/* Loads a data/stack segment register (MOV/POP Sreg, LDS...) with all the
+ * protected-mode checks; real and V86 mode: base = sel << 4. */
+void cpu_load_seg(struct cpu *c, int s, uint16_t sel);
+/* Recomputes seg_cache.check for segment s from its attributes. */
+void seg_update_check(struct cpu *c, int s);
+/* Mode bookkeeping after CR0/EFLAGS.VM/CS changes: pe, vm86, cpl, code32,
+ * stack32, tlb_cur. */
+void cpu_update_mode(struct cpu *c);
+
+static inline uint32_t seg_lin(struct cpu *c, int s, uint32_t off, int size, bool write)
+{
+    const struct seg_cache *sc = &c->seg[s];
+    if (likely(!(sc->check & (write ? SEGCHK_WRITE : SEGCHK_READ)) &&
+               (uint64_t)off + (uint64_t)(size - 1) <= sc->limit))
+        return sc->base + off;
+    return seg_check_slow(c, s, off, size, write);
+}
+static inline uint32_t seg_read(struct cpu *c, int s, uint32_t off, int size)
+{
+    return lin_read(c, seg_lin(c, s, off, size, false), size);
+}
+static inline void seg_write(struct cpu *c, int s, uint32_t off, uint32_t v, int size)
+{
+    lin_write(c, seg_lin(c, s, off, size, true), v, size);
+}
+
+/* ---- operands ---- */
+static inline uint32_t insn_ea(const struct cpu *c, const struct insn *i)
+{
+    uint32_t ea = c->r[i->base] + (c->r[i->index] << i->scale) + i->disp;
+    return (i->flags & I_ADDR32) ? ea : (ea & 0xFFFF);
+}
+static inline int insn_opsize(const struct insn *i) { return (i->flags & I_OP32) ? 4 : 2; }
+
+/* Read / write the ModRM r/m operand of `size` bytes (1, 2, 4). */
+static inline uint32_t rm_read(struct cpu *c, const struct insn *i, int size)
+{
+    if (!(i->flags & I_MEM)) {
+        if (size == 1) return get_r8(c, i->rm);
+        return size == 2 ? get_r16(c, i->rm) : c->r[i->rm];
+    }
+    return seg_read(c, i->seg, insn_ea(c, i), size);
+}
+static inline void reg_write(struct cpu *c, int n, uint32_t v, int size)
+{
+    if (size == 1) set_r8(c, n, (uint8_t)v);
+    else if (size == 2) set_r16(c, n, (uint16_t)v);
+    else c->r[n] = v;
+}
+static inline uint32_t reg_read(const struct cpu *c, int n, int size)
+{
+    if (size == 1) return get_r8(c, n);
+    return size == 2 ? get_r16(c, n) : c->r[n];
+}
+static inline void rm_write(struct cpu *c, const struct insn *i, uint32_t v, int size)
+{
+    if (!(i->flags & I_MEM)) reg_write(c, i->rm, v, size);
+    else seg_write(c, i->seg, insn_ea(c, i), v, size);
+}
+/* For read-modify-write: the linear address checked for writing; then use
+ * lin_read/lin_write on it. Register forms do not call this. */
+static inline uint32_t rm_lin_rw(struct cpu *c, const struct insn *i, int size)
+{
+    return seg_lin(c, i->seg, insn_ea(c, i), size, true);
+}
+
+/* ---- stack (stack helpers used by several groups; ops_stack.c) ---- */
+/* Push/pop with SS.B choosing SP or ESP. cpu_push commits ESP after the write. */
+void cpu_push(struct cpu *c, uint32_t v, int size);
+uint32_t cpu_pop(struct cpu *c, int size);
+/* Reads the value `size` bytes at stack offset `off` from the top, no ESP change. */
+uint32_t cpu_stack_peek(struct cpu *c, uint32_t off, int size);
+static inline uint32_t sp_mask(const struct cpu *c) { return c->stack32 ? 0xFFFFFFFFu : 0xFFFFu; }
+static inline void set_sp(struct cpu *c, uint32_t v)
+{
+    if (c->stack32) c->r[R_ESP] = v;
+    else set_r16(c, R_ESP, (uint16_t)v);
+}
+
+/* ---- flags (flags.c) ---- */
+static inline uint32_t size_mask(int size) { return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1; }
+static inline uint32_t size_sign(int size) { return 1u << (size * 8 - 1); }
+
+/* Records a lazy flag-setting operation (a, b are the masked operands). */
+static inline void flags_lazy(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a, uint32_t b)
+{
+    c->lf_op = (uint8_t)op;
+    c->lf_size = (uint8_t)size;
+    c->lf_res = res & size_mask(size);
+    c->lf_a = a;
+    c->lf_b = b;
+}
+/* INC/DEC: CF is kept, so it is folded into eflags first. */
+void flags_lazy_incdec(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a);
+/* Sets the arithmetic flags in `mask` to the bits of `value` (eager form). */
+void flags_set(struct cpu *c, uint32_t mask, uint32_t value);
+/* Arithmetic flags as EFLAGS bits (evaluates the lazy state). */
+uint32_t flags_arith(struct cpu *c);
+bool flag_cf(struct cpu *c);
+bool flag_zf(struct cpu *c);
+bool flag_sf(struct cpu *c);
+bool flag_of(struct cpu *c);
+bool flag_pf(struct cpu *c);
+bool flag_af(struct cpu *c);
+/* Condition code 0..15 as in Jcc/SETcc/CMOVcc. */
+bool cpu_cond(struct cpu *c, int cc);
+/* PF/ZF/SF bits for a result, the common part of eager flag computations. */
+uint32_t flags_szp(uint32_t res, int size);
+/* Full EFLAGS / writes with the mask of bits an instruction may change. */
+uint32_t cpu_read_eflags(struct cpu *c);
+void cpu_write_eflags(struct cpu *c, uint32_t v, uint32_t changeable);
+
+/* ---- I/O permission (segment.c) ---- */
+/* Raises #GP(0) when CPL > IOPL (or in V86) and the TSS bitmap denies it. */
+void cpu_check_io(struct cpu *c, uint16_t port, int size);
+
+/* ---- misc ---- */
+/* #UD for an opcode nothing implements; logs it once per opcode. */
+void op_unimplemented(struct cpu *c, const struct insn *i);
+void cpu_log(struct cpu *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif
