@@ -123,12 +123,13 @@ static struct block *block_lookup(struct cpu *c)
 static void block_run(struct cpu *c, struct block *b)
 {
     const struct insn *i = b->insns, *end = i + b->n;
+    uint32_t eip_mask = b->code32 ? 0xFFFFFFFFu : 0xFFFFu;   /* 16-bit IP wraps */
     c->cur_block = b;
     c->block_eip = c->eip;
     c->end_block = false;
     do {
         c->insn_eip = c->eip;
-        c->eip += i->len;
+        c->eip = (c->eip + i->len) & eip_mask;
         i->fn(c, i);
         i++;
     } while (i < end && !c->end_block);
@@ -141,7 +142,8 @@ static uint32_t retired_before_fault(const struct cpu *c)
 {
     const struct block *b = c->cur_block;
     uint32_t eip = c->block_eip, k = 0;
-    while (k < b->n && eip != c->insn_eip) eip += b->insns[k++].len;
+    uint32_t eip_mask = b->code32 ? 0xFFFFFFFFu : 0xFFFFu;
+    while (k < b->n && eip != c->insn_eip) eip = (eip + b->insns[k++].len) & eip_mask;
     return k;
 }
 
@@ -167,8 +169,11 @@ static void triple_fault(struct cpu *c)
     }
 }
 
+/* Each delivery counts as one retired instruction, so a guest stuck in a
+ * fault loop still uses up its budget and the board's timers keep running. */
 static void deliver(struct cpu *c, int vec, uint32_t err)
 {
+    c->icount++;
     c->delivering = (int8_t)vec;
     cpu_deliver_interrupt(c, vec, err, false);
     c->delivering = -1;

@@ -170,6 +170,7 @@ struct cpu {
 
     struct block_cache *bc;  /* decoded blocks, SMC page marks */
     uint8_t ud_logged[512 / 8]; /* opcodes whose #UD was logged once */
+    uint8_t noted_unsupported;  /* enum unsupported_note bits logged once (descriptor.h) */
     uint8_t ops_ready;
     struct opdesc optab[512 * 8]; /* [op * 8 + reg] */
 };

@@ -1,0 +1,358 @@
+/* options.c — command line and JSON config parsing (see options.h). */
+#include "options.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS };
+
+struct opt_desc {
+    const char *long_name;    /* "--memory" */
+    const char *short_name;   /* "-m", or NULL */
+    const char *json_key;     /* key in the config file, or NULL for command-line only */
+    const char *arg;          /* argument name in --help, or NULL for a flag */
+    enum opt_kind kind;
+    size_t offset;            /* field in struct plan86_config */
+    const char *help;
+};
+
+#define CFG(field) offsetof(struct plan86_config, field)
+
+static const struct opt_desc options[] = {
+    { "--help", "-h", NULL, NULL, OPT_HELP, 0, "show this help and exit" },
+    { "--version", NULL, NULL, NULL, OPT_VERSION, 0, "show the version and exit" },
+    { "--config", NULL, NULL, "FILE", OPT_CONFIG, 0,
+      "read options from a JSON file, e.g. {\"memory\": \"256M\", \"demo\": true};\n"
+      "keys are the long option names; command-line options win" },
+    { "--memory", "-m", "memory", "SIZE", OPT_SIZE, CFG(memory_bytes),
+      "guest RAM, e.g. 256M or 1G (plain numbers are MiB; default 128M)" },
+    { "--bios", NULL, "bios", "FILE", OPT_PATH, CFG(bios_path),
+      "firmware image (64 or 128 KiB), mapped below 1 MiB and below 4 GiB" },
+    { "--demo", NULL, "demo", NULL, OPT_FLAG, CFG(demo),
+      "run the built-in demo: protected mode, Fibonacci numbers on port 0xE9" },
+    { "--deterministic", NULL, "deterministic", NULL, OPT_FLAG, CFG(deterministic),
+      "virtual time advances 1 ns per instruction; runs are reproducible" },
+    { "--timeout", NULL, "timeout", "SECONDS", OPT_SECONDS, CFG(timeout_ns),
+      "stop after this much guest time (exit status 124)" },
+};
+
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+void cli_print_help(FILE *out)
+{
+    fputs("Usage: plan86 [OPTIONS]\n"
+          "An x86 PC emulator. Guest output on the debug console (port 0xE9) goes to stdout;\n"
+          "a one-line summary goes to stderr when the guest stops.\n\nOptions:\n", out);
+    for (size_t k = 0; k < NOPTIONS; k++) {
+        const struct opt_desc *d = &options[k];
+        char names[48];
+        snprintf(names, sizeof names, "%s%s%s%s%s", d->short_name ? d->short_name : "",
+                 d->short_name ? ", " : "    ", d->long_name, d->arg ? " " : "", d->arg ? d->arg : "");
+        fprintf(out, "  %-26s", names);
+        for (const char *line = d->help; *line;) {
+            size_t len = strcspn(line, "\n");
+            fprintf(out, "%s%.*s\n", line == d->help ? "" : "                            ", (int)len, line);
+            line += len + (line[len] == '\n');
+        }
+    }
+    fputs("\nExit status: 0 when the guest stops cleanly (halts with interrupts off, or is\n"
+          "idle for good in deterministic mode), 1 on errors and triple faults, 2 on bad\n"
+          "options, 124 on timeout.\n", out);
+}
+
+/* ---- value parsers ---- */
+
+static unsigned long long suffix_multiplier(const char *s)
+{
+    static const struct { char letter; unsigned shift; } units[] = {
+        { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 },
+    };
+    if (*s == '\0')
+        return 1ull << 20;
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++) {
+        if ((s[0] & ~0x20) != units[k].letter)
+            continue;
+        const char *rest = s + 1;
+        if (*rest == '\0' || strcasecmp(rest, "B") == 0 || strcasecmp(rest, "iB") == 0)
+            return 1ull << units[k].shift;
+    }
+    return 0;
+}
+
+bool cli_parse_size(const char *text, unsigned long long *bytes)
+{
+    if (!text || *text < '0' || *text > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(text, &end, 10);
+    unsigned long long mult = suffix_multiplier(end);
+    if (errno || !mult || n > ~0ull / mult)
+        return false;
+    *bytes = n * mult;
+    return true;
+}
+
+bool cli_parse_seconds(const char *text, unsigned long long *ns)
+{
+    if (!text || !*text)
+        return false;
+    char *end;
+    errno = 0;
+    double s = strtod(text, &end);
+    if (errno || *end || !isfinite(s) || s <= 0 || s > 1e9)
+        return false;
+    *ns = (unsigned long long)(s * 1e9);
+    return *ns > 0;
+}
+
+/* ---- applying one option ---- */
+
+static void *config_field(struct cli_options *o, const struct opt_desc *d)
+{
+    return (char *)&o->config + d->offset;
+}
+
+static bool apply_size(struct cli_options *o, const struct opt_desc *d, const char *value,
+                       char *err, size_t err_size)
+{
+    unsigned long long bytes;
+    if (!cli_parse_size(value, &bytes)) {
+        snprintf(err, err_size, "%s: '%s' is not a size (examples: 256M, 1G)", d->long_name, value);
+        return false;
+    }
+    if (bytes < PLAN86_MIN_MEMORY || bytes > PLAN86_MAX_MEMORY || bytes % 4096) {
+        snprintf(err, err_size, "%s: %s is out of range (1M to 3G, a multiple of 4K)", d->long_name, value);
+        return false;
+    }
+    *(uint64_t *)config_field(o, d) = bytes;
+    return true;
+}
+
+static bool apply_seconds(struct cli_options *o, const struct opt_desc *d, const char *value,
+                          char *err, size_t err_size)
+{
+    unsigned long long ns;
+    if (!cli_parse_seconds(value, &ns)) {
+        snprintf(err, err_size, "%s: '%s' is not a positive number of seconds", d->long_name, value);
+        return false;
+    }
+    *(uint64_t *)config_field(o, d) = ns;
+    return true;
+}
+
+/* Applies a command-line option (value is NULL for flags). */
+static bool apply_cli_value(struct cli_options *o, const struct opt_desc *d, const char *value,
+                            char *err, size_t err_size)
+{
+    switch (d->kind) {
+    case OPT_HELP: o->help = true; return true;
+    case OPT_VERSION: o->version = true; return true;
+    case OPT_CONFIG: return true;   /* handled by the first pass */
+    case OPT_FLAG: *(bool *)config_field(o, d) = true; return true;
+    case OPT_PATH: *(const char **)config_field(o, d) = value; return true;
+    case OPT_SIZE: return apply_size(o, d, value, err, err_size);
+    case OPT_SECONDS: return apply_seconds(o, d, value, err, err_size);
+    }
+    return false;
+}
+
+/* ---- the command line ---- */
+
+static const struct opt_desc *find_option(const char *name, size_t len)
+{
+    for (size_t k = 0; k < NOPTIONS; k++) {
+        const struct opt_desc *d = &options[k];
+        if ((strlen(d->long_name) == len && strncmp(d->long_name, name, len) == 0) ||
+            (d->short_name && strlen(d->short_name) == len && strncmp(d->short_name, name, len) == 0))
+            return &options[k];
+    }
+    return NULL;
+}
+
+/* Reads the option at argv[*i] (with its value, "--opt=value" or the next
+ * argument) and advances *i past it. */
+static bool next_option(int argc, char *const argv[], int *i, const struct opt_desc **desc,
+                        const char **value, char *err, size_t err_size)
+{
+    const char *arg = argv[(*i)++];
+    if (arg[0] != '-') {
+        snprintf(err, err_size, "unexpected argument '%s' (options start with -; see --help)", arg);
+        return false;
+    }
+    const char *eq = strncmp(arg, "--", 2) == 0 ? strchr(arg, '=') : NULL;
+    size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+    *desc = find_option(arg, name_len);
+    if (!*desc) {
+        snprintf(err, err_size, "unknown option '%.*s' (see --help)", (int)name_len, arg);
+        return false;
+    }
+    *value = NULL;
+    if (!(*desc)->arg) {
+        if (eq) {
+            snprintf(err, err_size, "%s takes no value", (*desc)->long_name);
+            return false;
+        }
+        return true;
+    }
+    if (eq) {
+        *value = eq + 1;
+    } else if (*i < argc) {
+        *value = argv[(*i)++];
+    } else {
+        snprintf(err, err_size, "%s needs a value: %s %s", (*desc)->long_name, (*desc)->long_name, (*desc)->arg);
+        return false;
+    }
+    return true;
+}
+
+/* ---- the config file ---- */
+
+static const struct opt_desc *find_json_option(const char *key)
+{
+    for (size_t k = 0; k < NOPTIONS; k++)
+        if (options[k].json_key && strcmp(options[k].json_key, key) == 0)
+            return &options[k];
+    return NULL;
+}
+
+static char *keep_string(struct cli_options *o, const char *s)
+{
+    if (o->nowned == CLI_MAX_OWNED)
+        return NULL;
+    char *copy = strdup(s);
+    if (copy)
+        o->owned[o->nowned++] = copy;
+    return copy;
+}
+
+static bool json_type_error(const struct opt_desc *d, const char *source, char *err, size_t err_size)
+{
+    static const char *const wanted[] = {
+        [OPT_FLAG] = "true or false", [OPT_PATH] = "a string",
+        [OPT_SIZE] = "a size string or a number of MiB", [OPT_SECONDS] = "a number of seconds",
+    };
+    snprintf(err, err_size, "%s: \"%s\" must be %s", source, d->json_key, wanted[d->kind]);
+    return false;
+}
+
+/* Sizes and durations: the JSON value becomes the text the command line would
+ * have, so both are checked by the same code. */
+static bool apply_json_number(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
+                              const char *source, char *err, size_t err_size)
+{
+    char text[64], why[200];
+    if (cJSON_IsString(item))
+        snprintf(text, sizeof text, "%s", item->valuestring);
+    else if (cJSON_IsNumber(item))
+        snprintf(text, sizeof text, d->kind == OPT_SIZE ? "%.0f" : "%.9g", item->valuedouble);
+    else
+        return json_type_error(d, source, err, err_size);
+    if (apply_cli_value(o, d, text, why, sizeof why))
+        return true;
+    snprintf(err, err_size, "%s: %s", source, why);
+    return false;
+}
+
+static bool apply_json_item(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
+                            const char *source, char *err, size_t err_size)
+{
+    if (d->kind == OPT_SIZE || d->kind == OPT_SECONDS)
+        return apply_json_number(o, d, item, source, err, err_size);
+    if (d->kind == OPT_FLAG && cJSON_IsBool(item)) {
+        *(bool *)config_field(o, d) = cJSON_IsTrue(item);
+        return true;
+    }
+    if (d->kind != OPT_PATH || !cJSON_IsString(item))
+        return json_type_error(d, source, err, err_size);
+    const char *kept = keep_string(o, item->valuestring);
+    if (!kept)
+        snprintf(err, err_size, "%s: too many strings or out of memory", source);
+    *(const char **)config_field(o, d) = kept;
+    return kept != NULL;
+}
+
+bool cli_apply_json(struct cli_options *o, const char *json, const char *source, char *err, size_t err_size)
+{
+    cJSON *root = cJSON_Parse(json);
+    if (!root || !cJSON_IsObject(root)) {
+        snprintf(err, err_size, "%s: not a JSON object (check the syntax)", source);
+        cJSON_Delete(root);
+        return false;
+    }
+    bool ok = true;
+    for (const cJSON *item = root->child; ok && item; item = item->next) {
+        const struct opt_desc *d = find_json_option(item->string);
+        if (!d) {
+            snprintf(err, err_size, "%s: unknown key \"%s\"", source, item->string);
+            ok = false;
+        } else {
+            ok = apply_json_item(o, d, item, source, err, err_size);
+        }
+    }
+    cJSON_Delete(root);
+    return ok;
+}
+
+#define CONFIG_FILE_MAX (1u << 20)
+
+static bool load_config_file(struct cli_options *o, const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "--config: cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    char *text = malloc(CONFIG_FILE_MAX + 1);
+    size_t len = text ? fread(text, 1, CONFIG_FILE_MAX + 1, f) : 0;
+    bool read_error = ferror(f);
+    fclose(f);
+    bool ok = false;
+    if (!text)
+        snprintf(err, err_size, "--config: out of memory");
+    else if (read_error)
+        snprintf(err, err_size, "--config: cannot read %s", path);
+    else if (len > CONFIG_FILE_MAX)
+        snprintf(err, err_size, "--config: %s is larger than 1 MiB", path);
+    else {
+        text[len] = '\0';
+        ok = cli_apply_json(o, text, path, err, err_size);
+    }
+    free(text);
+    return ok;
+}
+
+/* One pass over argv; the first pass applies only --config, the second the rest. */
+static bool parse_pass(int argc, char *const argv[], struct cli_options *o, bool config_pass,
+                       char *err, size_t err_size)
+{
+    for (int i = 1; i < argc;) {
+        const struct opt_desc *d;
+        const char *value;
+        if (!next_option(argc, argv, &i, &d, &value, err, err_size))
+            return false;
+        bool ok = config_pass ? d->kind != OPT_CONFIG || load_config_file(o, value, err, err_size)
+                              : apply_cli_value(o, d, value, err, err_size);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+bool cli_parse(int argc, char *const argv[], struct cli_options *o, char *err, size_t err_size)
+{
+    *o = (struct cli_options){ 0 };
+    plan86_config_defaults(&o->config);
+    return parse_pass(argc, argv, o, true, err, err_size) && parse_pass(argc, argv, o, false, err, err_size);
+}
+
+void cli_options_free(struct cli_options *o)
+{
+    for (int k = 0; k < o->nowned; k++)
+        free(o->owned[k]);
+    o->nowned = 0;
+}

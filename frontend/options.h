@@ -1,0 +1,41 @@
+/* options.h — command line and JSON config file parsing for plan86.
+ *
+ * Promises: one table of options serves the command line, the JSON config
+ * file (--config FILE) and --help, so every option has the same meaning in
+ * both places. The config file is applied first and the command line wins.
+ * Every failure produces one line of text saying what was wrong.
+ */
+#ifndef PLAN86_OPTIONS_H
+#define PLAN86_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "plan86.h"
+
+#define CLI_MAX_OWNED 8
+
+struct cli_options {
+    struct plan86_config config;
+    bool help, version;
+    char *owned[CLI_MAX_OWNED];   /* strings from a config file */
+    int nowned;
+};
+
+/* Fills *o from defaults, the config file if any, then argv. Returns false
+ * with a one-line message in err on any bad option or value. Always call
+ * cli_options_free afterwards. */
+bool cli_parse(int argc, char *const argv[], struct cli_options *o, char *err, size_t err_size);
+/* Applies a JSON config document; `source` names it in messages. */
+bool cli_apply_json(struct cli_options *o, const char *json, const char *source, char *err, size_t err_size);
+void cli_options_free(struct cli_options *o);
+void cli_print_help(FILE *out);
+
+/* Value parsers (exposed for the tests). SIZE: a number with an optional
+ * K/M/G suffix (optionally followed by B or iB); no suffix means MiB. */
+bool cli_parse_size(const char *text, unsigned long long *bytes);
+/* SECONDS: a positive decimal number, to nanoseconds. */
+bool cli_parse_seconds(const char *text, unsigned long long *ns);
+
+#endif

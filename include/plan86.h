@@ -1,0 +1,73 @@
+/* plan86.h — the embedding API of the plan86 PC emulator.
+ *
+ * Promises: a machine is created from a plain config struct, runs on the
+ * calling thread until it stops (guest halted for good, triple fault,
+ * plan86_stop, or the timeout), and reports why it stopped and how much it
+ * ran. Guest console output reaches the embedder through one callback.
+ * Everything belongs to the machine: two machines can live in one process.
+ */
+#ifndef PLAN86_H
+#define PLAN86_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct plan86;
+
+/* Guest RAM bounds: at least the real-mode megabyte, below the PCI hole. */
+#define PLAN86_MIN_MEMORY (1ull << 20)
+#define PLAN86_MAX_MEMORY (3ull << 30)
+
+struct plan86_config {
+    uint64_t memory_bytes;   /* guest RAM: a multiple of 4 KiB within the bounds above */
+    const char *bios_path;   /* 64 or 128 KiB firmware image, or NULL */
+    bool demo;               /* run the built-in protected-mode demo program */
+    bool deterministic;      /* virtual time = instructions x ns_per_insn */
+    uint32_t ns_per_insn;    /* deterministic mode: virtual ns per instruction */
+    uint64_t timeout_ns;     /* stop after this much virtual time; 0 = never */
+};
+
+/* Defaults: 128 MiB, no firmware, realtime, 1 ns per instruction, no timeout. */
+void plan86_config_defaults(struct plan86_config *cfg);
+
+/* Builds a machine. On failure returns NULL and writes one line (no newline)
+ * saying what was wrong into err. */
+struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t err_size);
+void plan86_destroy(struct plan86 *p);
+
+/* Guest console output (the debug console at port 0xE9 for now). */
+typedef void (*plan86_console_fn)(void *opaque, const uint8_t *bytes, size_t len);
+void plan86_set_console(struct plan86 *p, plan86_console_fn fn, void *opaque);
+
+enum plan86_stop_reason {
+    PLAN86_STOP_REQUESTED,   /* plan86_stop was called */
+    PLAN86_STOP_HALTED,      /* HLT with interrupts off: nothing can ever wake it */
+    PLAN86_STOP_IDLE,        /* deterministic: halted with no timer left to wake it */
+    PLAN86_STOP_SHUTDOWN,    /* triple fault */
+    PLAN86_STOP_TIMEOUT,     /* virtual time reached timeout_ns */
+};
+
+/* Runs until the machine stops; may be called again after a stop request. */
+enum plan86_stop_reason plan86_run(struct plan86 *p);
+/* Asks plan86_run to return soon. Safe from another thread or a signal handler. */
+void plan86_stop(struct plan86 *p);
+/* One line describing the last stop, e.g. "guest halted with interrupts disabled". */
+const char *plan86_stop_message(const struct plan86 *p);
+
+struct plan86_stats {
+    uint64_t instructions;   /* retired guest instructions */
+    uint64_t virtual_ns;     /* guest time */
+    uint64_t wall_ns;        /* host time spent inside plan86_run */
+};
+void plan86_get_stats(const struct plan86 *p, struct plan86_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

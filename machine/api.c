@@ -1,0 +1,157 @@
+/* api.c — the public embedding API (include/plan86.h) over struct machine.
+ *
+ * Promises: plan86_create checks the whole config before building anything,
+ * loads firmware (a 64 or 128 KiB image mapped just below 1 MiB and just
+ * below 4 GiB, as on a PC) or the demo ROM, and reports one line on failure.
+ */
+#include "plan86.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "demo.h"
+#include "machine.h"
+
+struct plan86 {
+    struct machine *m;
+};
+
+void plan86_config_defaults(struct plan86_config *cfg)
+{
+    *cfg = (struct plan86_config){
+        .memory_bytes = 128ull << 20,
+        .ns_per_insn = 1,
+    };
+}
+
+static const char *config_problem(const struct plan86_config *cfg)
+{
+    if (cfg->memory_bytes < PLAN86_MIN_MEMORY || cfg->memory_bytes > PLAN86_MAX_MEMORY)
+        return "memory size must be between 1 MiB and 3 GiB";
+    if (cfg->memory_bytes % 4096)
+        return "memory size must be a multiple of 4 KiB";
+    if (cfg->ns_per_insn == 0)
+        return "ns_per_insn must be at least 1";
+    if (cfg->demo && cfg->bios_path)
+        return "--demo and --bios are mutually exclusive";
+    return NULL;
+}
+
+/* Reads a whole firmware file of 64 or 128 KiB into buf. */
+static bool read_bios(const char *path, uint8_t *buf, uint32_t *size, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "cannot open BIOS image %s: %s", path, strerror(errno));
+        return false;
+    }
+    size_t got = fread(buf, 1, 128 * 1024 + 1, f);
+    bool read_error = ferror(f);
+    fclose(f);
+    if (read_error) {
+        snprintf(err, err_size, "cannot read BIOS image %s", path);
+        return false;
+    }
+    if (got != 64 * 1024 && got != 128 * 1024) {
+        snprintf(err, err_size, "BIOS image %s is %zu bytes; it must be 64 or 128 KiB", path, got);
+        return false;
+    }
+    *size = (uint32_t)got;
+    return true;
+}
+
+static bool load_bios(struct machine *m, const char *path, char *err, size_t err_size)
+{
+    uint8_t *buf = malloc(128 * 1024 + 1);
+    if (!buf) {
+        snprintf(err, err_size, "out of memory loading the BIOS image");
+        return false;
+    }
+    uint32_t size = 0;
+    bool ok = read_bios(path, buf, &size, err, err_size);
+    const uint32_t bases[] = { 0x100000u - size, (uint32_t)(0x100000000ull - size) };
+    for (size_t k = 0; ok && k < 2; k++) {
+        const char *why = machine_map_rom(m, bases[k], buf, size);
+        if (why) {
+            snprintf(err, err_size, "cannot map BIOS image: %s", why);
+            ok = false;
+        }
+    }
+    free(buf);
+    return ok;
+}
+
+static bool load_demo(struct machine *m, char *err, size_t err_size)
+{
+    const char *why = demo_load(m);
+    if (why)
+        snprintf(err, err_size, "cannot map the demo ROM: %s", why);
+    return !why;
+}
+
+struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    const char *problem = config_problem(cfg);
+    if (problem) {
+        snprintf(err, err_size, "%s", problem);
+        return NULL;
+    }
+    struct plan86 *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    p->m = machine_new((uint32_t)cfg->memory_bytes, cfg->deterministic, cfg->ns_per_insn, err, err_size);
+    bool ok = p->m != NULL;
+    if (ok && cfg->bios_path)
+        ok = load_bios(p->m, cfg->bios_path, err, err_size);
+    if (ok && cfg->demo)
+        ok = load_demo(p->m, err, err_size);
+    if (!ok) {
+        plan86_destroy(p);
+        return NULL;
+    }
+    p->m->timeout_ns = cfg->timeout_ns;
+    return p;
+}
+
+void plan86_destroy(struct plan86 *p)
+{
+    if (!p)
+        return;
+    machine_free(p->m);
+    free(p);
+}
+
+void plan86_set_console(struct plan86 *p, plan86_console_fn fn, void *opaque)
+{
+    p->m->console_fn = fn;
+    p->m->console_opaque = opaque;
+}
+
+enum plan86_stop_reason plan86_run(struct plan86 *p)
+{
+    return machine_run(p->m);
+}
+
+void plan86_stop(struct plan86 *p)
+{
+    atomic_store(&p->m->stop_requested, true);
+}
+
+const char *plan86_stop_message(const struct plan86 *p)
+{
+    return p->m->stop_msg[0] ? p->m->stop_msg : "not run yet";
+}
+
+void plan86_get_stats(const struct plan86 *p, struct plan86_stats *out)
+{
+    *out = (struct plan86_stats){
+        .instructions = cpu_icount(p->m->cpu),
+        .virtual_ns = machine_now_ns(p->m),
+        .wall_ns = p->m->wall_ns,
+    };
+}

@@ -1,0 +1,364 @@
+/* machine.c — the board: assembly, bus glue for the CPU, and the run loop.
+ *
+ * Promises: machine_new builds RAM, the memory map, the port bus, the IRQ
+ * lines with the stand-in controller, the clock, the CPU and every board
+ * device. machine_run alternates CPU slices that end at the next timer
+ * deadline with firing due timers, idles through HLT (sleeping in realtime
+ * mode, skipping time in deterministic mode) and stops on a stop request,
+ * HLT with interrupts off, a triple fault, the timeout, or (deterministic)
+ * a halt that no timer can ever end.
+ */
+#include "machine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cpu/cpu.h"
+#include "devices.h"
+
+/* Longest CPU slice, in instructions: bounds how late a stop request is seen. */
+#define SLICE_MAX_INSNS (1u << 20)
+/* Longest realtime sleep of an idle CPU before stop requests are checked again. */
+#define IDLE_SLEEP_MAX_NS 10000000u
+/* Vectors of the stand-in interrupt controller (those of Linux's legacy PIC setup). */
+#define BASIC_INTC_VECTOR_BASE 0x20
+
+static const struct {
+    const char *name;
+    const char *(*attach)(struct machine *m);
+} board_devices[] = {
+    { "debug console", debugcon_attach },
+};
+
+/* ---- the CPU's view of the board ---- */
+
+static uint8_t *bus_page_ptr(void *ctx, uint32_t paddr, bool write)
+{
+    struct machine *m = ctx;
+    return memmap_page_ptr(&m->mem, paddr, write);
+}
+
+static uint32_t bus_mem_read(void *ctx, uint32_t paddr, int size)
+{
+    struct machine *m = ctx;
+    return memmap_read(&m->mem, paddr, size);
+}
+
+static void bus_mem_write(void *ctx, uint32_t paddr, uint32_t val, int size)
+{
+    struct machine *m = ctx;
+    memmap_write(&m->mem, paddr, val, size);
+}
+
+static uint32_t bus_io_read(void *ctx, uint16_t port, int size)
+{
+    struct machine *m = ctx;
+    return portbus_read(&m->io, port, size);
+}
+
+static void bus_io_write(void *ctx, uint16_t port, uint32_t val, int size)
+{
+    struct machine *m = ctx;
+    portbus_write(&m->io, port, val, size);
+}
+
+static uint8_t bus_irq_ack(void *ctx)
+{
+    struct machine *m = ctx;
+    return irq_acknowledge(&m->irq);
+}
+
+static uint64_t bus_now_ns(void *ctx)
+{
+    return machine_now_ns(ctx);
+}
+
+static void bus_shutdown(void *ctx)
+{
+    machine_request_stop(ctx, PLAN86_STOP_SHUTDOWN, "triple fault: the CPU shut down");
+}
+
+static void basic_intc_set_intr(void *opaque, bool level)
+{
+    machine_set_intr(opaque, level);
+}
+
+/* ---- assembly ---- */
+
+static void set_error(char *err, size_t err_size, const char *what, const char *why)
+{
+    if (err_size)
+        snprintf(err, err_size, "%s: %s", what, why);
+}
+
+static bool attach_devices(struct machine *m, char *err, size_t err_size)
+{
+    for (size_t k = 0; k < sizeof board_devices / sizeof board_devices[0]; k++) {
+        const char *why = board_devices[k].attach(m);
+        if (why) {
+            set_error(err, err_size, board_devices[k].name, why);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool map_ram(struct machine *m, uint32_t ram_size, char *err, size_t err_size)
+{
+    m->ram = calloc(1, ram_size);
+    if (!m->ram) {
+        set_error(err, err_size, "guest RAM", "cannot allocate that much host memory");
+        return false;
+    }
+    m->ram_size = ram_size;
+    struct mem_region r = { .base = 0, .size = ram_size, .kind = MEM_RAM, .priority = 0, .host = m->ram };
+    const char *why = memmap_add(&m->mem, &r);
+    if (why)
+        set_error(err, err_size, "guest RAM", why);
+    return !why;
+}
+
+static bool create_cpu(struct machine *m, char *err, size_t err_size)
+{
+    struct cpu_bus bus = {
+        .ctx = m,
+        .page_ptr = bus_page_ptr,
+        .mem_read = bus_mem_read,
+        .mem_write = bus_mem_write,
+        .io_read = bus_io_read,
+        .io_write = bus_io_write,
+        .irq_ack = bus_irq_ack,
+        .now_ns = bus_now_ns,
+        .shutdown = bus_shutdown,
+    };
+    m->cpu = cpu_new(&bus);
+    if (!m->cpu)
+        set_error(err, err_size, "CPU", "cannot allocate it");
+    return m->cpu != NULL;
+}
+
+struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
+                            char *err, size_t err_size)
+{
+    struct machine *m = calloc(1, sizeof *m);
+    if (!m) {
+        set_error(err, err_size, "machine", "out of memory");
+        return NULL;
+    }
+    memmap_init(&m->mem);
+    portbus_init(&m->io);
+    sched_init(&m->sched);
+    atomic_init(&m->stop_requested, false);
+    if (!map_ram(m, ram_size, err, err_size) || !create_cpu(m, err, err_size)) {
+        machine_free(m);
+        return NULL;
+    }
+    vclock_init(&m->clock, deterministic, ns_per_insn, cpu_icount(m->cpu));
+    irq_basic_init(&m->basic_intc, BASIC_INTC_VECTOR_BASE, basic_intc_set_intr, m);
+    irq_lines_init(&m->irq, &irq_basic_controller, &m->basic_intc);
+    if (!attach_devices(m, err, err_size)) {
+        machine_free(m);
+        return NULL;
+    }
+    cpu_reset(m->cpu);
+    return m;
+}
+
+void machine_free(struct machine *m)
+{
+    if (!m)
+        return;
+    if (m->cpu)
+        cpu_free(m->cpu);
+    sched_free(&m->sched);
+    for (int k = 0; k < m->nroms; k++)
+        free(m->roms[k]);
+    free(m->ram);
+    free(m);
+}
+
+/* ---- memory, ports, IRQs, console ---- */
+
+static const char *add_region(struct machine *m, const struct mem_region *r)
+{
+    const char *why = memmap_add(&m->mem, r);
+    if (!why && m->cpu)
+        cpu_memory_map_changed(m->cpu);
+    return why;
+}
+
+const char *machine_map_rom(struct machine *m, uint32_t base, const void *data, uint32_t size)
+{
+    if (m->nroms == MACHINE_MAX_ROMS)
+        return "too many ROM images";
+    uint8_t *copy = malloc(size ? size : 1);
+    if (!copy)
+        return "out of memory for the ROM image";
+    memcpy(copy, data, size);
+    struct mem_region r = { .base = base, .size = size, .kind = MEM_ROM, .priority = 1, .host = copy };
+    const char *why = add_region(m, &r);
+    if (why) {
+        free(copy);
+        return why;
+    }
+    m->roms[m->nroms++] = copy;
+    return NULL;
+}
+
+const char *machine_map_mmio(struct machine *m, uint32_t base, uint32_t size,
+                             mmio_read_fn read, mmio_write_fn write, void *opaque)
+{
+    struct mem_region r = {
+        .base = base, .size = size, .kind = MEM_MMIO, .priority = 2,
+        .read = read, .write = write, .opaque = opaque,
+    };
+    return add_region(m, &r);
+}
+
+bool machine_phys_write(struct machine *m, uint32_t paddr, const void *src, size_t len)
+{
+    if (paddr >= m->ram_size)
+        return len == 0;
+    size_t fits = m->ram_size - paddr < len ? m->ram_size - paddr : len;
+    memcpy(m->ram + paddr, src, fits);
+    cpu_phys_written(m->cpu, paddr, (uint32_t)fits);
+    return fits == len;
+}
+
+const char *machine_register_ports(struct machine *m, uint16_t first, uint32_t count, uint8_t sizes,
+                                   port_read_fn read, port_write_fn write, void *opaque)
+{
+    return portbus_register(&m->io, first, count, sizes, read, write, opaque);
+}
+
+void machine_irq_raise(struct machine *m, int line) { irq_raise(&m->irq, line); }
+void machine_irq_lower(struct machine *m, int line) { irq_lower(&m->irq, line); }
+void machine_irq_pulse(struct machine *m, int line) { irq_pulse(&m->irq, line); }
+
+void machine_set_irq_controller(struct machine *m, const struct irq_controller *ctl, void *opaque)
+{
+    irq_lines_init(&m->irq, ctl, opaque);
+    machine_set_intr(m, false);
+}
+
+void machine_set_intr(struct machine *m, bool level)
+{
+    m->intr_level = level;
+    cpu_set_intr(m->cpu, level);
+}
+
+void machine_console_write(struct machine *m, const uint8_t *bytes, size_t len)
+{
+    if (m->console_fn)
+        m->console_fn(m->console_opaque, bytes, len);
+}
+
+void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, const char *msg)
+{
+    if (m->stopping)
+        return;
+    m->stopping = true;
+    m->stop_reason = reason;
+    snprintf(m->stop_msg, sizeof m->stop_msg, "%s", msg);
+    cpu_request_exit(m->cpu);
+}
+
+/* ---- time ---- */
+
+uint64_t machine_now_ns(const struct machine *m)
+{
+    return vclock_now(&m->clock, cpu_icount(m->cpu));
+}
+
+void machine_timer_arm(struct machine *m, struct timer *t, uint64_t deadline_ns)
+{
+    sched_arm(&m->sched, t, deadline_ns);
+    if (m->in_cpu_run && deadline_ns < m->run_limit_ns)
+        cpu_request_exit(m->cpu);
+}
+
+void machine_timer_cancel(struct machine *m, struct timer *t)
+{
+    sched_cancel(&m->sched, t);
+}
+
+/* ---- the run loop ---- */
+
+/* The next virtual time at which the loop must look up: a timer or the timeout. */
+static uint64_t next_wakeup_ns(const struct machine *m)
+{
+    uint64_t next = sched_next_deadline(&m->sched);
+    if (m->timeout_ns && m->timeout_ns < next)
+        next = m->timeout_ns;
+    return next;
+}
+
+static void run_cpu_slice(struct machine *m, uint64_t limit_ns)
+{
+    uint64_t icount = cpu_icount(m->cpu);
+    uint64_t budget = vclock_insns_until(&m->clock, limit_ns, icount);
+    if (budget > SLICE_MAX_INSNS)
+        budget = SLICE_MAX_INSNS;
+    m->in_cpu_run = true;
+    m->run_limit_ns = limit_ns;
+    cpu_run(m->cpu, budget);
+    m->in_cpu_run = false;
+}
+
+static void sleep_host_ns(uint64_t ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+    nanosleep(&ts, NULL);
+}
+
+/* The CPU is halted with interrupts enabled: let time pass until `limit_ns`. */
+static void idle_until(struct machine *m, uint64_t limit_ns)
+{
+    if (m->clock.deterministic) {
+        if (limit_ns == SCHED_NEVER)
+            machine_request_stop(m, PLAN86_STOP_IDLE,
+                                 "guest halted and no timer is armed to wake it");
+        else
+            vclock_skip_to(&m->clock, limit_ns, cpu_icount(m->cpu));
+        return;
+    }
+    uint64_t now = machine_now_ns(m);
+    uint64_t wait = limit_ns > now ? limit_ns - now : 0;
+    sleep_host_ns(wait < IDLE_SLEEP_MAX_NS ? wait : IDLE_SLEEP_MAX_NS);
+}
+
+static void run_step(struct machine *m)
+{
+    uint64_t now = machine_now_ns(m);
+    if (m->timeout_ns && now >= m->timeout_ns) {
+        machine_request_stop(m, PLAN86_STOP_TIMEOUT, "timeout reached");
+        return;
+    }
+    sched_run_due(&m->sched, now);
+    if (m->stopping)
+        return;
+    uint64_t limit = next_wakeup_ns(m);
+    run_cpu_slice(m, limit);
+    if (cpu_halted_forever(m->cpu))
+        machine_request_stop(m, PLAN86_STOP_HALTED, "guest halted with interrupts disabled");
+    else if (cpu_is_halted(m->cpu) && !m->intr_level && !m->stopping)
+        idle_until(m, next_wakeup_ns(m));
+}
+
+enum plan86_stop_reason machine_run(struct machine *m)
+{
+    uint64_t wall_start = host_monotonic_ns();
+    m->stopping = false;
+    vclock_resume(&m->clock);
+    while (!m->stopping) {
+        if (atomic_exchange(&m->stop_requested, false))
+            machine_request_stop(m, PLAN86_STOP_REQUESTED, "stopped on request");
+        else
+            run_step(m);
+    }
+    vclock_pause(&m->clock);
+    m->wall_ns += host_monotonic_ns() - wall_start;
+    return m->stop_reason;
+}
