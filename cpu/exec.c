@@ -18,6 +18,7 @@
 #define BLOCK_MAX_INSNS 64
 #define BC_MAX_INSNS (BC_MAX_BLOCKS * 8)
 #define PHYS_PAGES (1u << 20)
+#define JC_BITS 12
 #define NO_PAGE 1u
 
 struct block {
@@ -31,7 +32,18 @@ struct block {
     struct block *next;  /* hash chain */
 };
 
+/* Jump cache: linear EIP -> block, valid while no TLB flush happened since
+ * (same tlb_epoch) and for the same privilege class, so the common path skips
+ * the code translation and the hash walk. */
+struct jc_entry {
+    uint32_t lin;
+    uint32_t epoch;
+    bool user;
+    struct block *block;
+};
+
 struct block_cache {
+    struct jc_entry jc[1u << JC_BITS];
     struct block *hash[1u << BC_HASH_BITS];
     struct block blocks[BC_MAX_BLOCKS];
     struct insn insns[BC_MAX_INSNS];
@@ -58,6 +70,7 @@ void bc_flush(struct cpu *c)
 {
     struct block_cache *bc = c->bc;
     memset(bc->hash, 0, sizeof bc->hash);
+    memset(bc->jc, 0, sizeof bc->jc);
     bc->nblocks = bc->ninsns = 0;
     c->cur_block = NULL;
 }
@@ -107,9 +120,8 @@ static bool block_valid(struct cpu *c, const struct block *b)
            (phys2 & ~0xFFFu) == b->phys2;
 }
 
-static struct block *block_lookup(struct cpu *c)
+static struct block *block_lookup_phys(struct cpu *c, uint32_t phys)
 {
-    uint32_t phys = mmu_code_phys(c, c->seg[S_CS].base + c->eip);
     struct block **link = &c->bc->hash[bc_hash(phys)];
     for (struct block *b = *link; b; link = &b->next, b = b->next) {
         if (b->phys != phys || b->code32 != c->code32) continue;
@@ -118,6 +130,20 @@ static struct block *block_lookup(struct cpu *c)
         break;
     }
     return block_build(c, phys);
+}
+
+static struct block *block_lookup(struct cpu *c)
+{
+    uint32_t lin = c->seg[S_CS].base + c->eip;
+    bool user = cpu_user_access(c);
+    struct jc_entry *e = &c->bc->jc[(lin ^ (lin >> JC_BITS)) & ((1u << JC_BITS) - 1)];
+    struct block *b = e->block;
+    if (b && e->lin == lin && e->epoch == c->tlb_epoch && e->user == user &&
+        b->code32 == c->code32 && b->phys2 == NO_PAGE && block_valid(c, b))
+        return b;
+    b = block_lookup_phys(c, mmu_code_phys(c, lin));
+    *e = (struct jc_entry){lin, c->tlb_epoch, user, b};
+    return b;
 }
 
 static void block_run(struct cpu *c, struct block *b)

@@ -166,6 +166,7 @@ struct cpu {
 
     struct tlb tlb[2];
     struct tlb *tlb_cur;     /* &tlb[cpl == 3] */
+    uint32_t tlb_epoch;      /* bumped by every TLB flush: linear->physical may have changed */
     struct cpu_bus bus;
 
     struct block_cache *bc;  /* decoded blocks, SMC page marks */

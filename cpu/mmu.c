@@ -212,6 +212,7 @@ void mmu_protect_code_page(struct cpu *c, uint32_t phys_page)
 
 void mmu_flush_tlb(struct cpu *c)
 {
+    c->tlb_epoch++;
     for (int k = 0; k < 2; k++) {
         memset(c->tlb[k].read_tag, 0xFF, sizeof c->tlb[k].read_tag);
         memset(c->tlb[k].write_tag, 0xFF, sizeof c->tlb[k].write_tag);
@@ -222,6 +223,7 @@ void mmu_flush_tlb(struct cpu *c)
 void mmu_flush_page(struct cpu *c, uint32_t lin)
 {
     uint32_t idx = (lin >> 12) & (TLB_SIZE - 1);
+    c->tlb_epoch++;
     for (int k = 0; k < 2; k++) {
         c->tlb[k].read_tag[idx] = TLB_INVALID;
         c->tlb[k].write_tag[idx] = TLB_INVALID;
