@@ -9,17 +9,7 @@
  * handler commits registers, memory and flags only after its last access
  * that can fault.
  */
-#include "internal.h"
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-/* Thin per-size handlers around a body `body(c, i, kind, size)`. */
-#define KIND_HANDLERS_16_32(name, body, kind)                                             \
-    static void name##_16(struct cpu *c, const struct insn *i) { body(c, i, kind, 2); }   \
-    static void name##_32(struct cpu *c, const struct insn *i) { body(c, i, kind, 4); }
-#define KIND_HANDLERS_ALL(name, body, kind)                                               \
-    static void name##_8(struct cpu *c, const struct insn *i) { body(c, i, kind, 1); }    \
-    KIND_HANDLERS_16_32(name, body, kind)
+#include "ops_common.h"
 
 enum { REG8_AH = 4 };
 
@@ -226,13 +216,6 @@ static void op_salc(struct cpu *c, const struct insn *i)
 }
 
 /* ---- opcode table ---- */
-
-#define M D_MODRM
-#define L D_LOCKOK
-#define ROW(op, reg, dec, f16, f32) { (op), (reg), (dec), (f16), (f32) }
-#define SIZED(op, reg, dec, name) ROW(op, reg, dec, name##_16, name##_32)
-#define BYTE(op, reg, dec, name) ROW(op, reg, dec, name##_8, name##_8)
-#define SAME(op, dec, fn) ROW(op, -1, dec, fn, fn)
 
 /* The six classic forms at kind * 8 and the four group 1 rows of one
  * operation. `lock` is D_LOCKOK for the operations that write r/m. */

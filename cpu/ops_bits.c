@@ -8,15 +8,7 @@
  * CLC/STC/CMC/CLD/STD, LAHF/SAHF, CBW/CWDE and CWD/CDQ. Every handler commits
  * registers and flags only after its last access that can fault.
  */
-#include "internal.h"
-
-/* Thin per-size handlers around a size-generic body `name(c, i, size)`. */
-#define SIZE_HANDLERS_16_32(name)                                                         \
-    static void name##_16(struct cpu *c, const struct insn *i) { name(c, i, 2); }         \
-    static void name##_32(struct cpu *c, const struct insn *i) { name(c, i, 4); }
-#define SIZE_HANDLERS_ALL(name)                                                           \
-    static void name##_8(struct cpu *c, const struct insn *i) { name(c, i, 1); }          \
-    SIZE_HANDLERS_16_32(name)
+#include "ops_common.h"
 
 /* ---- BT, BTS, BTR, BTC ---- */
 
@@ -244,20 +236,6 @@ static void op_cdq(struct cpu *c, const struct insn *i)
 }
 
 /* ---- opcode table ---- */
-
-#define M D_MODRM
-#define L D_LOCKOK
-#define ROW(op, reg, dec, f16, f32) { (op), (reg), (dec), (f16), (f32) }
-#define SIZED(op, reg, dec, name) ROW(op, reg, dec, name##_16, name##_32)
-#define BYTE(op, reg, dec, name) ROW(op, reg, dec, name##_8, name##_8)
-#define SAME(op, dec, fn) ROW(op, -1, dec, fn, fn)
-/* Eight rows for opcodes base..base+7 (register in the opcode, or cc). */
-#define ROWS8(base, dec, f16, f32)                                                        \
-    ROW((base) + 0, -1, dec, f16, f32), ROW((base) + 1, -1, dec, f16, f32),               \
-    ROW((base) + 2, -1, dec, f16, f32), ROW((base) + 3, -1, dec, f16, f32),               \
-    ROW((base) + 4, -1, dec, f16, f32), ROW((base) + 5, -1, dec, f16, f32),               \
-    ROW((base) + 6, -1, dec, f16, f32), ROW((base) + 7, -1, dec, f16, f32)
-#define CC_ROWS(base, dec, f16, f32) ROWS8(base, dec, f16, f32), ROWS8((base) + 8, dec, f16, f32)
 
 const struct opdesc ops_bits[] = {
     /* bit tests */

@@ -10,15 +10,7 @@
  * memory operand but access nothing. Registers are committed only after the
  * last access that can fault, segment loads included.
  */
-#include "internal.h"
-
-/* Thin per-size handlers around a size-generic body `name(c, i, size)`. */
-#define SIZE_HANDLERS_16_32(name)                                                         \
-    static void name##_16(struct cpu *c, const struct insn *i) { name(c, i, 2); }         \
-    static void name##_32(struct cpu *c, const struct insn *i) { name(c, i, 4); }
-#define SIZE_HANDLERS_ALL(name)                                                           \
-    static void name##_8(struct cpu *c, const struct insn *i) { name(c, i, 1); }          \
-    SIZE_HANDLERS_16_32(name)
+#include "ops_common.h"
 
 /* ---- MOV ---- */
 
@@ -181,17 +173,7 @@ FAR_POINTER_HANDLERS(op_lgs, S_GS)
 
 /* ---- opcode table ---- */
 
-#define M D_MODRM
 #define MEM (D_MODRM | D_MEMONLY)
-#define ROW(op, reg, dec, f16, f32) { (op), (reg), (dec), (f16), (f32) }
-#define SIZED(op, reg, dec, name) ROW(op, reg, dec, name##_16, name##_32)
-#define BYTE(op, reg, dec, name) ROW(op, reg, dec, name##_8, name##_8)
-/* Eight rows for opcodes base..base+7 (register in the opcode). */
-#define ROWS8(base, dec, f16, f32)                                                        \
-    ROW((base) + 0, -1, dec, f16, f32), ROW((base) + 1, -1, dec, f16, f32),               \
-    ROW((base) + 2, -1, dec, f16, f32), ROW((base) + 3, -1, dec, f16, f32),               \
-    ROW((base) + 4, -1, dec, f16, f32), ROW((base) + 5, -1, dec, f16, f32),               \
-    ROW((base) + 6, -1, dec, f16, f32), ROW((base) + 7, -1, dec, f16, f32)
 
 const struct opdesc ops_move[] = {
     /* MOV */

@@ -8,25 +8,9 @@
  * on Intel). A zero divisor or a quotient that does not fit raises #DE before
  * anything changes; DIV/IDIV leave the flags alone (all undefined).
  */
-#include "internal.h"
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-/* Thin per-size handlers around a body `body(c, i, kind, size)`. */
-#define KIND_HANDLERS_16_32(name, body, kind)                                             \
-    static void name##_16(struct cpu *c, const struct insn *i) { body(c, i, kind, 2); }   \
-    static void name##_32(struct cpu *c, const struct insn *i) { body(c, i, kind, 4); }
-#define KIND_HANDLERS_ALL(name, body, kind)                                               \
-    static void name##_8(struct cpu *c, const struct insn *i) { body(c, i, kind, 1); }    \
-    KIND_HANDLERS_16_32(name, body, kind)
+#include "ops_common.h"
 
 enum signedness { UNSIGNED, SIGNED };
-
-static inline int64_t sign_extend(uint32_t v, int size)
-{
-    uint32_t sign = size_sign(size);
-    return (int64_t)((v & size_mask(size)) ^ sign) - (int64_t)sign;
-}
 
 /* The operand as a 64-bit number of the given signedness. */
 static inline int64_t operand_value(uint32_t v, int size, enum signedness s)
@@ -147,11 +131,6 @@ static void op_imul_imm_16(struct cpu *c, const struct insn *i) { imul_reg_rm_im
 static void op_imul_imm_32(struct cpu *c, const struct insn *i) { imul_reg_rm_imm(c, i, 4); }
 
 /* ---- opcode table ---- */
-
-#define M D_MODRM
-#define ROW(op, reg, dec, f16, f32) { (op), (reg), (dec), (f16), (f32) }
-#define SIZED(op, reg, dec, name) ROW(op, reg, dec, name##_16, name##_32)
-#define BYTE(op, reg, dec, name) ROW(op, reg, dec, name##_8, name##_8)
 
 const struct opdesc ops_muldiv[] = {
     BYTE(0xF6, 4, M, op_mul),

@@ -11,17 +11,7 @@
  * shift through dest:src:dest, the P6 behaviour as Bochs models it. Results
  * and flags are committed only after the last access that can fault.
  */
-#include "internal.h"
-
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-
-/* Thin per-size handlers around a body `body(c, i, kind, size)`. */
-#define KIND_HANDLERS_16_32(name, body, kind)                                             \
-    static void name##_16(struct cpu *c, const struct insn *i) { body(c, i, kind, 2); }   \
-    static void name##_32(struct cpu *c, const struct insn *i) { body(c, i, kind, 4); }
-#define KIND_HANDLERS_ALL(name, body, kind)                                               \
-    static void name##_8(struct cpu *c, const struct insn *i) { body(c, i, kind, 1); }    \
-    KIND_HANDLERS_16_32(name, body, kind)
+#include "ops_common.h"
 
 /* ---- the r/m destination of a read-modify-write ---- */
 
@@ -59,12 +49,6 @@ static inline uint32_t top_two_differ(uint32_t v, int bits) { return top_bit(v ^
 static inline uint64_t sar64(int64_t v, unsigned n)
 {
     return (uint64_t)(v >= 0 ? v >> n : ~(~v >> n));
-}
-
-static inline int64_t sign_extend(uint32_t v, int size)
-{
-    uint32_t sign = size_sign(size);
-    return (int64_t)((v & size_mask(size)) ^ sign) - (int64_t)sign;
 }
 
 static inline uint32_t flag_bits(uint32_t cf, uint32_t of)
@@ -215,11 +199,6 @@ KIND_HANDLERS_16_32(op_shrd_imm, double_by_imm, SHIFT_RIGHT)
 KIND_HANDLERS_16_32(op_shrd_cl, double_by_cl, SHIFT_RIGHT)
 
 /* ---- opcode table ---- */
-
-#define M D_MODRM
-#define ROW(op, reg, dec, f16, f32) { (op), (reg), (dec), (f16), (f32) }
-#define SIZED(op, reg, dec, name) ROW(op, reg, dec, name##_16, name##_32)
-#define BYTE(op, reg, dec, name) ROW(op, reg, dec, name##_8, name##_8)
 
 /* The six group 2 rows of one operation (ModRM.reg `reg`). */
 #define SHIFT_ROWS(name, reg)                                                             \
