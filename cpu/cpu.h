@@ -29,6 +29,9 @@ struct cpu_bus {
     uint64_t (*now_ns)(void *ctx);
     /* Triple fault: the board decides (reset or exit). */
     void (*shutdown)(void *ctx);
+    /* FERR# output of the x87 (unmasked exception pending with CR0.NE=0):
+     * the board routes it to IRQ13. May be NULL. */
+    void (*ferr)(void *ctx, bool level);
 };
 
 enum cpu_reg { R_EAX, R_ECX, R_EDX, R_EBX, R_ESP, R_EBP, R_ESI, R_EDI, R_NONE };

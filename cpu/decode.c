@@ -16,7 +16,7 @@
 
 static const struct opdesc *const op_groups[] = {
     ops_alu, ops_shift, ops_muldiv, ops_bits, ops_move, ops_stack,
-    ops_string, ops_io, ops_control, ops_system,
+    ops_string, ops_io, ops_control, ops_system, ops_fpu,
 };
 
 void decode_build_table(struct cpu *c)

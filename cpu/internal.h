@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "cpu.h"
+#include "fpu.h"
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -103,6 +104,7 @@ extern const struct opdesc ops_stack[];    /* ops_stack.c: PUSH/POP, PUSHA/POPA,
 extern const struct opdesc ops_string[];   /* ops_string.c: MOVS, CMPS, STOS, LODS, SCAS, INS, OUTS, REP */
 extern const struct opdesc ops_io[];       /* ops_io.c: IN, OUT */
 extern const struct opdesc ops_control[];  /* ops_control.c: JMP, Jcc, CALL, RET, LOOP, INT, IRET, HLT, BOUND */
+extern const struct opdesc ops_fpu[];      /* ops_fpu.c: x87 (D8..DF, WAIT) */
 extern const struct opdesc ops_system[];   /* ops_system.c: descriptor tables, CRn/DRn, CPUID, MSRs, TSC, LAR/LSL */
 
 /* segment-check bits in seg_cache.check */
@@ -137,6 +139,7 @@ struct cpu {
     uint8_t lf_op, lf_size;  /* lf_size: 1, 2, 4 */
     uint32_t lf_res, lf_a, lf_b;
 
+    struct fpu fpu;
     struct seg_cache seg[S_COUNT];
     struct { uint32_t base; uint16_t limit; } gdtr, idtr;
     uint32_t cr[5];
