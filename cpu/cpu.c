@@ -57,8 +57,8 @@ void cpu_reset(struct cpu *c)
     reset_seg(c, S_LDTR, 0, 0, 0x82);
     reset_seg(c, S_TR, 0, 0, 0x8B);
     c->eip = 0xFFF0;
-    c->msr_apic_base = 0;
-    c->msr_pat = 0x0007040600070406ull;
+    fpu_reset(&c->fpu);
+    msr_reset(c);
     c->halted = c->intr_shadow = c->end_block = c->exit_request = false;
     c->delivering = -1;
     c->cur_block = NULL;

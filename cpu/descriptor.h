@@ -1,11 +1,12 @@
 /* descriptor.h — segment descriptors, gates, the TSS and checked stack frames,
- * shared by segment.c, interrupt.c, ops_control.c and ops_system.c.
+ * shared by segment.c, task.c, interrupt.c, ops_control.c and ops_system.c.
  *
  * Promises: one decoding of the 8-byte descriptor format (base, limit, access
  * attributes, gate selector/offset), the descriptor-table lookup with selector
  * checks, the protected-mode rules for loading CS and SS that every far
- * transfer shares, and stack frames that are built on the current or a new
- * stack and committed only after every push succeeded (restartable faults).
+ * transfer shares, stack frames that are built on the current or a new
+ * stack and committed only after every push succeeded (restartable faults),
+ * and hardware task switching.
  */
 #ifndef PLAN86_CPU_DESCRIPTOR_H
 #define PLAN86_CPU_DESCRIPTOR_H
@@ -111,8 +112,14 @@ void seg_commit_ss(struct cpu *c, uint16_t sel, struct desc *d);
  * CPL may not use become null. */
 void seg_drop_inaccessible(struct cpu *c);
 
-/* Notes an unsupported guest action (task switch, V86 entry): logged once. */
-enum unsupported_note { NOTE_TASK_SWITCH, NOTE_V86_ENTRY, NOTE_COUNT };
+/* Loads data segment register s (DS, ES, FS, GS) from a protected-mode
+ * selector: null makes it unusable; beyond the table, not readable or not
+ * accessible at CPL/RPL -> vec(sel|ext); not present -> #NP(sel|ext).
+ * vec is #GP for instructions, #TS for a task switch. */
+void seg_load_data_checked(struct cpu *c, int s, uint16_t sel, int vec, uint32_t ext);
+
+/* Notes a guest action the core does not model (logged once per kind). */
+enum unsupported_note { NOTE_TSS_DEBUG_TRAP, NOTE_COUNT };
 void cpu_note_unsupported(struct cpu *c, enum unsupported_note what);
 
 /* A stack frame built below esp, either on the current SS (new_ss == NULL)
@@ -139,5 +146,25 @@ struct inner_stack {
 void inner_stack_open(struct cpu *c, int cpl, uint32_t ext, struct inner_stack *s, struct stack_frame *f);
 /* Switches SS:ESP to the inner stack after the frame was pushed. */
 void inner_stack_commit(struct cpu *c, struct inner_stack *s, const struct stack_frame *f);
+
+/* ---- task.c: hardware task switching ---- */
+/* How a task switch nests: CALL (also INT n, interrupts and exceptions through
+ * a task gate) links the new task back to the old one and sets NT; JMP and
+ * IRET free the old task; IRET returns to a busy task. */
+enum task_reason { TASK_JMP, TASK_CALL, TASK_IRET };
+/* The TSS a task gate names, checked: local, beyond the GDT or not an
+ * available TSS -> #GP(tss|ext); not present -> #NP(tss|ext). */
+void task_gate_tss(struct cpu *c, const struct desc *gate, uint32_t ext, uint16_t *tss_sel, struct desc *tss);
+/* Switches to the task of a checked TSS descriptor: #TS(tss|ext) for a short
+ * TSS, then saves the current task, updates busy bits, back link and NT, and
+ * loads the new task (CR3, LDTR, registers, segments; V86 when its EFLAGS.VM
+ * is set). Faults while loading the new task's segments are raised in the new
+ * task's context. `err` (or EXC_NOERR) is pushed on the new task's stack. */
+void task_switch(struct cpu *c, uint16_t sel, struct desc *tss, enum task_reason why,
+                 uint32_t err, uint32_t ext);
+/* JMP or CALL far to a TSS or task gate descriptor `d` named by `sel`. */
+void task_far_transfer(struct cpu *c, uint16_t sel, struct desc *d, bool call);
+/* IRET with NT set: back to the task in the current TSS's back link. */
+void task_return(struct cpu *c);
 
 #endif

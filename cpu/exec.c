@@ -180,6 +180,10 @@ _Noreturn void cpu_raise(struct cpu *c, int vec, uint32_t err)
     longjmp(c->fault_jmp, 1);
 }
 
+/* c->delivering while an external interrupt is delivered: a fault then is
+ * handled serially (benign), whatever the interrupt's vector number. */
+#define DELIVERING_EXTERNAL (-2)
+
 static bool contributory(int vec) { return vec == EXC_DE || (vec >= EXC_TS && vec <= EXC_GP); }
 
 static void triple_fault(struct cpu *c)
@@ -197,10 +201,10 @@ static void triple_fault(struct cpu *c)
 
 /* Each delivery counts as one retired instruction, so a guest stuck in a
  * fault loop still uses up its budget and the board's timers keep running. */
-static void deliver(struct cpu *c, int vec, uint32_t err)
+static void deliver(struct cpu *c, int vec, uint32_t err, bool exception)
 {
     c->icount++;
-    c->delivering = (int8_t)vec;
+    c->delivering = exception ? (int8_t)vec : DELIVERING_EXTERNAL;
     cpu_deliver_interrupt(c, vec, err, false);
     c->delivering = -1;
 }
@@ -227,7 +231,7 @@ static void fault_caught(struct cpu *c)
             err = 0;
         }
     }
-    deliver(c, vec, err);
+    deliver(c, vec, err, true);
 }
 
 /* Takes a pending interrupt if allowed. Returns false when the CPU stays halted. */
@@ -241,7 +245,7 @@ static bool service_interrupts(struct cpu *c)
         c->halted = false;
         uint8_t vec = c->bus.irq_ack(c->bus.ctx);
         c->insn_eip = c->eip;
-        deliver(c, vec, EXC_NOERR);
+        deliver(c, vec, EXC_NOERR, false);
     }
     return !c->halted;
 }

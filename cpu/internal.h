@@ -122,10 +122,30 @@ struct tlb {
     uint32_t code_tag[TLB_SIZE];   /* code fetch: linear page -> physical page */
     uint32_t phys[TLB_SIZE];       /* physical page of the entry */
     uintptr_t addend[TLB_SIZE];
+    uint8_t attr[TLB_SIZE];        /* TLBA_* of the slot's translation (mmu.c) */
+    uint32_t large_map[1024 / 32]; /* bit per 4 MiB linear region: may hold large-page slots */
 };
+enum { TLBA_GLOBAL = 1, TLBA_LARGE = 2 };
 
 struct block;       /* decoded-block cache, exec.c */
 struct block_cache;
+
+/* CR4 bits (those the core accepts: CR4_SUPPORTED in ops_system.c) */
+enum {
+    CR4_VME = 1u << 0, CR4_PVI = 1u << 1, CR4_TSD = 1u << 2, CR4_DE = 1u << 3,
+    CR4_PSE = 1u << 4, CR4_PAE = 1u << 5, CR4_MCE = 1u << 6, CR4_PGE = 1u << 7,
+    CR4_PCE = 1u << 8, CR4_OSFXSR = 1u << 9, CR4_OSXMMEXCPT = 1u << 10,
+};
+
+/* Model-specific registers kept by the core (msr.c). */
+struct msr_file {
+    uint64_t tsc_offset;     /* TSC = virtual ns + tsc_offset */
+    uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+    uint64_t pat;
+    uint64_t mtrr_def_type;
+    uint64_t mtrr_fixed[11]; /* 0x250, 0x258, 0x259, 0x268..0x26F */
+    uint64_t mtrr_var[16];   /* PHYSBASE0, PHYSMASK0, ... PHYSMASK7 (0x200..0x20F) */
+};
 
 /* Lazy flags: the arithmetic flags are a function of the last flag-setting
  * operation; lf_op == LF_NONE means eflags holds them. */
@@ -148,8 +168,7 @@ struct cpu {
     bool pe, vm86;           /* protected mode, virtual-8086 mode */
     bool code32, stack32;    /* CS.D, SS.B */
     uint32_t a20_mask;       /* 0xFFEFFFFF with A20 off */
-    uint64_t tsc_offset;
-    uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip, msr_pat, msr_apic_base;
+    struct msr_file msr;     /* model-specific registers (msr.c) */
 
     /* run state */
     bool halted;
@@ -163,7 +182,7 @@ struct cpu {
     jmp_buf fault_jmp;
     int8_t exc_vec;          /* vector being raised, -1 none */
     uint32_t exc_err;        /* error code, or EXC_NOERR */
-    int8_t delivering;       /* vector whose delivery is under way, -1 none (#DF rules) */
+    int8_t delivering;       /* exception whose delivery is under way, -1 none, -2 an IRQ (#DF rules) */
     struct block *cur_block; /* block being executed, NULL between blocks */
     uint32_t block_eip;      /* EIP at the start of cur_block */
 
@@ -241,7 +260,11 @@ void mmu_protect_code_page(struct cpu *c, uint32_t phys_page);
 uint32_t phys_read(struct cpu *c, uint32_t phys, int size);
 void phys_write(struct cpu *c, uint32_t phys, uint32_t val, int size);
 static inline bool cpu_user_access(const struct cpu *c) { return c->tlb_cur == &c->tlb[1]; }
+/* Drops every TLB entry, global ones included (CR0.PG/WP, CR4.PSE/PGE/PAE, A20). */
 void mmu_flush_tlb(struct cpu *c);
+/* MOV to CR3: drops every entry except global pages' (CR4.PGE). */
+void mmu_flush_nonglobal(struct cpu *c);
+/* INVLPG: drops the page of `lin`, all of its 4 MiB page when it was large. */
 void mmu_flush_page(struct cpu *c, uint32_t lin);
 
 static inline uint32_t load_le(const uint8_t *p, int size)
@@ -393,6 +416,16 @@ void cpu_write_eflags(struct cpu *c, uint32_t v, uint32_t changeable);
 /* ---- I/O permission (segment.c) ---- */
 /* Raises #GP(0) when CPL > IOPL (or in V86) and the TSS bitmap denies it. */
 void cpu_check_io(struct cpu *c, uint16_t port, int size);
+
+/* ---- model-specific registers (msr.c) ---- */
+/* Power-on values (PAT default, MTRRs disabled). */
+void msr_reset(struct cpu *c);
+/* RDMSR/WRMSR of `msr`: false when the MSR does not exist or the value sets
+ * reserved bits (the instruction raises #GP(0)). */
+bool msr_read(struct cpu *c, uint32_t msr, uint64_t *value);
+bool msr_write(struct cpu *c, uint32_t msr, uint64_t value);
+/* The time-stamp counter: virtual nanoseconds (1 GHz) plus the WRMSR offset. */
+uint64_t msr_tsc(struct cpu *c);
 
 /* ---- misc ---- */
 /* #UD for an opcode nothing implements; logs it once per opcode. */

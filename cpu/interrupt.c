@@ -7,7 +7,10 @@
  * privilege change (and saving the data segments when leaving V86 mode),
  * pushing the error code. Every check happens before any register changes, so
  * a fault during delivery leaves the interrupted state intact for the run
- * loop's #DF escalation. Task gates are not supported yet: logged once, #GP.
+ * loop's #DF escalation. A task gate switches tasks (task.c) and pushes the
+ * error code on the new task's stack. From V86 mode only a 0-privilege
+ * non-conforming handler is allowed; the V86 data segments are saved on its
+ * stack and nulled.
  */
 #include "descriptor.h"
 
@@ -58,11 +61,7 @@ static void read_gate(struct cpu *c, int vec, bool soft, uint32_t ext, struct ga
     t->gate.hi = sys_read(c, t->gate.addr + 4, 4);
     uint16_t attr = desc_attr(&t->gate);
     int type = attr_sys_type(attr);
-    if (type == SYS_TASK_GATE) {
-        cpu_note_unsupported(c, NOTE_TASK_SWITCH);
-        cpu_gp(c, gate_err);
-    }
-    if (type != SYS_INT_GATE16 && type != SYS_TRAP_GATE16 &&
+    if (type != SYS_TASK_GATE && type != SYS_INT_GATE16 && type != SYS_TRAP_GATE16 &&
         type != SYS_INT_GATE32 && type != SYS_TRAP_GATE32)
         cpu_gp(c, gate_err);
     if (soft && attr_dpl(attr) < c->cpl)
@@ -89,7 +88,7 @@ static void read_gate_target(struct cpu *c, uint32_t ext, struct gate_target *t)
     if (t->size == 2)
         t->eip &= 0xFFFF;
     if (t->eip > desc_limit(&t->cs))
-        cpu_gp(c, 0);
+        cpu_gp(c, ext);
 }
 
 /* Pushes the frame of an interrupt and commits the transfer. */
@@ -138,6 +137,13 @@ static void deliver_protected(struct cpu *c, int vec, uint32_t err, bool soft)
     uint32_t ext = soft ? 0 : 1;
     struct gate_target t;
     read_gate(c, vec, soft, ext, &t);
+    if (attr_sys_type(desc_attr(&t.gate)) == SYS_TASK_GATE) {
+        uint16_t tss_sel;
+        struct desc tss;
+        task_gate_tss(c, &t.gate, ext, &tss_sel, &tss);
+        task_switch(c, tss_sel, &tss, TASK_CALL, err, ext);
+        return;
+    }
     read_gate_target(c, ext, &t);
     push_and_enter(c, &t, err, ext);
 }

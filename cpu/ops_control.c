@@ -6,10 +6,11 @@
  * mode (base = selector << 4) or the protected-mode rules: code segments,
  * call gates (CALL to an inner level switches to the TSS stack and copies the
  * gate's parameters), RETF/IRET to the same or an outer level (data segments
- * the outer level may not use become null). Every instruction checks and
- * reads everything before it commits, so a fault leaves state unchanged.
- * Not yet supported (logged once, #GP): task gates, TSS targets, IRET with
- * NT=1 (task return) and IRET to V86 mode.
+ * the outer level may not use become null), task switches (JMP/CALL to a
+ * TSS or task gate, IRET with NT; task.c) and IRET from CPL 0 into V86 mode.
+ * In V86 mode INT n, IRET, CLI and STI need IOPL 3 (#GP(0) otherwise); INT3
+ * and INTO only face the gate's DPL. Every instruction checks and reads
+ * everything before it commits, so a fault leaves state unchanged.
  */
 #include "descriptor.h"
 
@@ -236,8 +237,8 @@ static void far_protected(struct cpu *c, uint16_t sel, uint32_t off, int size, b
     case SYS_TASK_GATE:
     case SYS_TSS16:
     case SYS_TSS32:
-        cpu_note_unsupported(c, NOTE_TASK_SWITCH);
-        cpu_gp(c, sel_err(sel, 0));
+        task_far_transfer(c, sel, &d, call);
+        return;
     default:
         cpu_gp(c, sel_err(sel, 0));
     }
@@ -379,18 +380,39 @@ static void iret_real(struct cpu *c, int size)
     c->eip = eip;
 }
 
+/* IRETD at CPL 0 with VM set in the popped EFLAGS: the frame goes on with
+ * ESP, SS, ES, DS, FS, GS (32 bits each, selectors in the low half). */
+static void iret_to_v86(struct cpu *c, uint32_t eip, uint16_t cs, uint32_t flags)
+{
+    static const int v86_segs[] = { S_SS, S_ES, S_DS, S_FS, S_GS };
+    enum { NSEGS = sizeof v86_segs / sizeof v86_segs[0] };
+    uint32_t esp = cpu_stack_peek(c, 12, 4);
+    uint16_t sels[NSEGS];
+    for (int k = 0; k < NSEGS; k++)
+        sels[k] = (uint16_t)cpu_stack_peek(c, 16 + 4u * (uint32_t)k, 4);
+    if (eip > 0xFFFF)
+        cpu_gp(c, 0);
+    cpu_write_eflags(c, flags, iret_changeable(c, 4));   /* VM set: V86, CPL 3 */
+    seg_load_real(c, S_CS, cs);
+    for (int k = 0; k < NSEGS; k++)
+        seg_load_real(c, v86_segs[k], sels[k]);
+    c->r[R_ESP] = esp;
+    c->eip = eip;
+    cpu_update_mode(c);
+}
+
 static void iret_protected(struct cpu *c, int size)
 {
     if (c->eflags & F_NT) {
-        cpu_note_unsupported(c, NOTE_TASK_SWITCH);
-        cpu_gp(c, 0);
+        task_return(c);
+        return;
     }
     uint32_t eip = cpu_stack_peek(c, 0, size);
     uint16_t sel = (uint16_t)cpu_stack_peek(c, (uint32_t)size, size);
     uint32_t flags = cpu_stack_peek(c, 2u * (uint32_t)size, size);
     if (size == 4 && c->cpl == 0 && (flags & F_VM)) {
-        cpu_note_unsupported(c, NOTE_V86_ENTRY);
-        cpu_gp(c, 0);
+        iret_to_v86(c, eip, sel, flags);
+        return;
     }
     if (size == 2)
         eip &= 0xFFFF;
@@ -415,15 +437,17 @@ SIZED_HANDLERS(iret)
 
 /* ---- software interrupts ---- */
 
-static void soft_interrupt(struct cpu *c, int vec)
+static void soft_interrupt(struct cpu *c, int vec) { cpu_deliver_interrupt(c, vec, EXC_NOERR, true); }
+
+static void int3(struct cpu *c, const struct insn *i) { (void)i; soft_interrupt(c, EXC_BP); }
+
+/* INT n is IOPL-sensitive in V86 mode (INT3 and INTO are not). */
+static void int_n(struct cpu *c, const struct insn *i)
 {
     if (c->vm86 && iopl(c) < 3)
         cpu_gp(c, 0);
-    cpu_deliver_interrupt(c, vec, EXC_NOERR, true);
+    soft_interrupt(c, i->imm & 0xFF);
 }
-
-static void int3(struct cpu *c, const struct insn *i) { (void)i; soft_interrupt(c, EXC_BP); }
-static void int_n(struct cpu *c, const struct insn *i) { soft_interrupt(c, i->imm & 0xFF); }
 
 static void into(struct cpu *c, const struct insn *i)
 {

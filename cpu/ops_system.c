@@ -1,12 +1,16 @@
 /* ops_system.c — system instructions: descriptor-table registers, LDTR/TR,
- * access checks on selectors, control and debug registers, CPUID, the TSC and
- * model-specific registers.
+ * access checks on selectors, control and debug registers, CPUID, the TSC,
+ * model-specific registers (msr.c holds them) and SYSENTER/SYSEXIT.
  *
  * Promises: privileged instructions raise #GP(0) at CPL > 0 (V86 included),
  * protected-mode-only ones raise #UD in real and V86 mode, unknown control,
- * debug or model-specific registers raise #UD/#GP as hardware does. CPUID
- * describes a Pentium II (GenuineIntel, family 6 model 3) and advertises only
- * features the core implements. The TSC runs at 1 GHz of virtual time.
+ * debug or model-specific registers raise #UD/#GP as hardware does. CR4 takes
+ * only the bits of features present (TSD, PSE, PGE, OSFXSR); CR3 writes keep
+ * global pages, CR0.PG/WP and CR4.PSE/PGE changes flush the whole TLB. Debug
+ * registers are stored (no breakpoints fire yet); DR4/DR5 alias DR6/DR7 (no
+ * CR4.DE) and DR7.GD turns the next MOV DR into #DB. CPUID describes a
+ * Pentium II (GenuineIntel, family 6 model 3) and advertises only features
+ * the core implements. The TSC runs at 1 GHz of virtual time.
  */
 #include "descriptor.h"
 
@@ -15,9 +19,12 @@
     static void name##32(struct cpu *c, const struct insn *i) { name(c, i, 4); }
 
 enum {
-    CR4_TSD = 1u << 2, CR4_DE = 1u << 3, CR4_PSE = 1u << 4,
-    /* CR4 bits the core implements; later issues add PGE, PAE, OSFXSR... */
-    CR4_SUPPORTED = CR4_TSD | CR4_DE | CR4_PSE,
+    /* CR4 bits of the features present; PAE, VME/PVI, DE, MCE, PCE and
+     * OSXMMEXCPT come with their features. */
+    CR4_SUPPORTED = CR4_TSD | CR4_PSE | CR4_PGE | CR4_OSFXSR,
+    /* CR4 bits that change how linear addresses translate: a change flushes
+     * every TLB entry, global ones included. */
+    CR4_PAGING = CR4_PSE | CR4_PGE | CR4_PAE,
 };
 
 static inline void require_cpl0(struct cpu *c)
@@ -212,7 +219,7 @@ static void write_cr0(struct cpu *c, uint32_t v)
                              CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG;
     uint32_t old = c->cr[0];
     c->cr[0] = (v & defined) | CR0_ET;
-    if ((old ^ c->cr[0]) & (CR0_PG | CR0_WP | CR0_PE))
+    if ((old ^ c->cr[0]) & (CR0_PG | CR0_WP))
         mmu_flush_tlb(c);
     cpu_update_mode(c);
 }
@@ -233,6 +240,16 @@ static void invlpg(struct cpu *c, const struct insn *i)
 }
 
 /* ---- control and debug registers ---- */
+
+static void write_cr4(struct cpu *c, uint32_t v)
+{
+    if (v & ~(uint32_t)CR4_SUPPORTED)
+        cpu_gp(c, 0);
+    uint32_t old = c->cr[4];
+    c->cr[4] = v;
+    if ((old ^ v) & CR4_PAGING)
+        mmu_flush_tlb(c);
+}
 
 static void mov_from_cr(struct cpu *c, const struct insn *i)
 {
@@ -255,40 +272,40 @@ static void mov_to_cr(struct cpu *c, const struct insn *i)
         break;
     case 3:
         c->cr[3] = v;
-        mmu_flush_tlb(c);
+        mmu_flush_nonglobal(c);
         break;
     case 4:
-        if (v & ~(uint32_t)CR4_SUPPORTED)
-            cpu_gp(c, 0);
-        c->cr[4] = v;
-        mmu_flush_tlb(c);
+        write_cr4(c, v);
         break;
     default:
         cpu_ud(c);
     }
 }
 
-/* DR4/DR5 name DR6/DR7 unless CR4.DE makes them undefined. */
-static int debug_reg_index(struct cpu *c, int n)
+enum { DR6_BD = 1u << 13, DR7_GD = 1u << 13 };
+
+/* The checks every MOV DR makes: privilege, then general detect (DR7.GD: the
+ * access faults with #DB, DR6.BD set, and GD clears for the handler). DR4 and
+ * DR5 name DR6 and DR7 (CR4.DE is not offered). Returns the register index. */
+static int debug_reg_access(struct cpu *c, int n)
 {
-    if (n == 4 || n == 5) {
-        if (c->cr[4] & CR4_DE)
-            cpu_ud(c);
-        return n + 2;
+    require_cpl0(c);
+    if (c->dr[7] & DR7_GD) {
+        c->dr[6] |= DR6_BD;
+        c->dr[7] &= ~DR7_GD;
+        cpu_raise(c, EXC_DB, EXC_NOERR);
     }
-    return n;
+    return (n == 4 || n == 5) ? n + 2 : n;
 }
 
 static void mov_from_dr(struct cpu *c, const struct insn *i)
 {
-    require_cpl0(c);
-    c->r[i->rm] = c->dr[debug_reg_index(c, i->reg)];
+    c->r[i->rm] = c->dr[debug_reg_access(c, i->reg)];
 }
 
 static void mov_to_dr(struct cpu *c, const struct insn *i)
 {
-    require_cpl0(c);
-    int n = debug_reg_index(c, i->reg);
+    int n = debug_reg_access(c, i->reg);
     uint32_t v = c->r[i->rm];
     if (n == 6)
         v = (v & 0x0000E00Fu) | 0xFFFF0FF0u;
@@ -297,7 +314,7 @@ static void mov_to_dr(struct cpu *c, const struct insn *i)
     c->dr[n] = v;
 }
 
-/* ---- CLTS, INVD, WBINVD, WAIT, UD2 ---- */
+/* ---- CLTS, INVD, WBINVD, UD2 ---- */
 
 static void clts(struct cpu *c, const struct insn *i)
 {
@@ -311,14 +328,6 @@ static void cache_flush(struct cpu *c, const struct insn *i)
 {
     (void)i;
     require_cpl0(c);
-}
-
-/* WAIT/FWAIT: #NM when CR0.MP and CR0.TS are both set. No x87 is present
- * yet (CPUID says so), so no unmasked x87 exception can be pending. */
-static void fwait(struct cpu *c, const struct insn *i)
-{
-    (void)i;
-    if ((c->cr[0] & (CR0_MP | CR0_TS)) == (CR0_MP | CR0_TS)) cpu_raise(c, EXC_NM, EXC_NOERR);
 }
 
 static void ud2(struct cpu *c, const struct insn *i)
@@ -343,35 +352,38 @@ static void arpl(struct cpu *c, const struct insn *i)
 /* ---- CPUID, RDTSC, MSRs ---- */
 
 enum {
-    CPUID_TSC = 1u << 4, CPUID_CX8 = 1u << 8, CPUID_CMOV = 1u << 15,
-    /* Only what the core implements; later issues add FPU, MSR, PSE, PGE... */
-    CPUID_FEATURES = CPUID_TSC | CPUID_CX8 | CPUID_CMOV,
-    CPUID_SIGNATURE = 0x0633,   /* family 6, model 3, stepping 3: Pentium II */
-    CPUID_MAX_LEAF = 1,
+    CPUID_FPU = 1u << 0, CPUID_PSE = 1u << 3, CPUID_TSC = 1u << 4, CPUID_MSR = 1u << 5,
+    CPUID_CX8 = 1u << 8, CPUID_SEP = 1u << 11, CPUID_MTRR = 1u << 12, CPUID_PGE = 1u << 13,
+    CPUID_CMOV = 1u << 15, CPUID_PAT = 1u << 16, CPUID_FXSR = 1u << 24,
+    /* Exactly what the core implements (the x87 and FXSAVE/FXRSTOR in ops_fpu.c). */
+    CPUID_FEATURES = CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP |
+                     CPUID_MTRR | CPUID_PGE | CPUID_CMOV | CPUID_PAT | CPUID_FXSR,
+    CPUID_SIGNATURE = 0x0633,   /* family 6, model 3, stepping 3: Pentium II (cpu_reset's EDX) */
+    CPUID_MAX_LEAF = 2,
+};
+
+/* EAX, EBX, ECX, EDX of each basic leaf. */
+static const uint32_t cpuid_leaves[CPUID_MAX_LEAF + 1][4] = {
+    /* highest leaf; "Genu" "ntel" "ineI" */
+    { CPUID_MAX_LEAF, 0x756E6547, 0x6C65746E, 0x49656E69 },
+    /* signature; no brand index, CLFLUSH or APIC ID; no ECX features */
+    { CPUID_SIGNATURE, 0, 0, CPUID_FEATURES },
+    /* one round of cache and TLB descriptors, those of a Pentium II: 4 KiB
+     * ITLB (01), 4 MiB ITLB (02), 4 KiB DTLB (03), 4 MiB DTLB (04), 16 KiB
+     * L1 I (08) and D (0C), 512 KiB L2 (43) */
+    { 0x03020101, 0, 0, 0x0C040843 },
 };
 
 static void cpuid(struct cpu *c, const struct insn *i)
 {
     (void)i;
-    /* Leaves above the maximum report the highest basic leaf, as Intel does. */
+    /* Leaves above the maximum (extended ones included) report the highest
+     * basic leaf, as Intel does. */
     uint32_t leaf = c->r[R_EAX] > CPUID_MAX_LEAF ? CPUID_MAX_LEAF : c->r[R_EAX];
-    if (leaf == 0) {
-        c->r[R_EAX] = CPUID_MAX_LEAF;
-        c->r[R_EBX] = 0x756E6547;   /* "Genu" */
-        c->r[R_EDX] = 0x49656E69;   /* "ineI" */
-        c->r[R_ECX] = 0x6C65746E;   /* "ntel" */
-        return;
-    }
-    c->r[R_EAX] = CPUID_SIGNATURE;
-    c->r[R_EBX] = 0;
-    c->r[R_ECX] = 0;
-    c->r[R_EDX] = CPUID_FEATURES;
-}
-
-/* Time-stamp counter: virtual nanoseconds at 1 GHz, plus the WRMSR offset. */
-static uint64_t tsc_now(struct cpu *c)
-{
-    return c->bus.now_ns(c->bus.ctx) + c->tsc_offset;
+    c->r[R_EAX] = cpuid_leaves[leaf][0];
+    c->r[R_EBX] = cpuid_leaves[leaf][1];
+    c->r[R_ECX] = cpuid_leaves[leaf][2];
+    c->r[R_EDX] = cpuid_leaves[leaf][3];
 }
 
 static void rdtsc(struct cpu *c, const struct insn *i)
@@ -379,44 +391,17 @@ static void rdtsc(struct cpu *c, const struct insn *i)
     (void)i;
     if ((c->cr[4] & CR4_TSD) && c->cpl != 0)
         cpu_gp(c, 0);
-    uint64_t t = tsc_now(c);
+    uint64_t t = msr_tsc(c);
     c->r[R_EAX] = (uint32_t)t;
     c->r[R_EDX] = (uint32_t)(t >> 32);
-}
-
-enum {
-    MSR_TSC = 0x10, MSR_APIC_BASE = 0x1B, MSR_MTRR_CAP = 0xFE,
-    MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176,
-    MSR_PAT = 0x277, MSR_MTRR_DEF_TYPE = 0x2FF,
-};
-
-/* MSRs kept as plain values in struct cpu. */
-static uint64_t *msr_slot(struct cpu *c, uint32_t msr)
-{
-    switch (msr) {
-    case MSR_APIC_BASE: return &c->msr_apic_base;
-    case MSR_SYSENTER_CS: return &c->msr_sysenter_cs;
-    case MSR_SYSENTER_ESP: return &c->msr_sysenter_esp;
-    case MSR_SYSENTER_EIP: return &c->msr_sysenter_eip;
-    case MSR_PAT: return &c->msr_pat;
-    default: return NULL;
-    }
 }
 
 static void rdmsr(struct cpu *c, const struct insn *i)
 {
     (void)i;
     require_cpl0(c);
-    uint32_t msr = c->r[R_ECX];
     uint64_t v;
-    uint64_t *slot = msr_slot(c, msr);
-    if (slot)
-        v = *slot;
-    else if (msr == MSR_TSC)
-        v = tsc_now(c);
-    else if (msr == MSR_MTRR_CAP || msr == MSR_MTRR_DEF_TYPE)
-        v = 0;          /* no MTRRs: no ranges, memory type uncacheable, disabled */
-    else
+    if (!msr_read(c, c->r[R_ECX], &v))
         cpu_gp(c, 0);
     c->r[R_EAX] = (uint32_t)v;
     c->r[R_EDX] = (uint32_t)(v >> 32);
@@ -426,15 +411,48 @@ static void wrmsr(struct cpu *c, const struct insn *i)
 {
     (void)i;
     require_cpl0(c);
-    uint32_t msr = c->r[R_ECX];
-    uint64_t v = ((uint64_t)c->r[R_EDX] << 32) | c->r[R_EAX];
-    uint64_t *slot = msr_slot(c, msr);
-    if (slot)
-        *slot = v;
-    else if (msr == MSR_TSC)
-        c->tsc_offset = v - c->bus.now_ns(c->bus.ctx);
-    else
+    if (!msr_write(c, c->r[R_ECX], ((uint64_t)c->r[R_EDX] << 32) | c->r[R_EAX]))
         cpu_gp(c, 0);
+}
+
+/* ---- SYSENTER, SYSEXIT ---- */
+
+/* Loads the flat 4 GiB code and stack segments SYSENTER/SYSEXIT imply, with
+ * RPL = DPL = cpl (the GDT is not read). */
+static void load_flat_cs_ss(struct cpu *c, uint16_t cs, uint16_t ss, int cpl)
+{
+    uint16_t dpl = (uint16_t)(cpl << 5);
+    cpu_set_seg_cache(c, S_SS, ss, 0, 0xFFFFFFFFu, (uint16_t)(0xC093 | dpl));  /* RW data, B=1 */
+    cpu_set_seg_cache(c, S_CS, cs, 0, 0xFFFFFFFFu, (uint16_t)(0xC09B | dpl));  /* exec/read, D=1 */
+}
+
+/* The SYSENTER_CS selector, #GP(0) outside protected mode or when it is null. */
+static uint16_t sysenter_cs(struct cpu *c)
+{
+    uint16_t cs = (uint16_t)c->msr.sysenter_cs;
+    if (!c->pe || (cs & 0xFFFC) == 0)
+        cpu_gp(c, 0);
+    return cs;
+}
+
+static void sysenter(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    uint16_t cs = sysenter_cs(c) & 0xFFFC;
+    c->eflags &= ~(F_VM | F_IF | F_RF);
+    load_flat_cs_ss(c, cs, (uint16_t)(cs + 8), 0);
+    c->r[R_ESP] = c->msr.sysenter_esp;
+    c->eip = c->msr.sysenter_eip;
+}
+
+static void sysexit(struct cpu *c, const struct insn *i)
+{
+    (void)i;
+    uint16_t cs = sysenter_cs(c);
+    require_cpl0(c);
+    load_flat_cs_ss(c, (uint16_t)((cs + 16) | 3), (uint16_t)((cs + 24) | 3), 3);
+    c->r[R_ESP] = c->r[R_ECX];
+    c->eip = c->r[R_EDX];
 }
 
 /* ---- opcode table ---- */
@@ -462,7 +480,6 @@ const struct opdesc ops_system[] = {
     ROW1(0x108, -1, 0, cache_flush),
     ROW1(0x109, -1, 0, cache_flush),
     ROW1(0x10B, -1, D_END, ud2),
-    ROW1(0x9B, -1, 0, fwait),
     ROW1(0x120, -1, D_MODRM | D_REGONLY, mov_from_cr),
     ROW1(0x121, -1, D_MODRM | D_REGONLY, mov_from_dr),
     ROW1(0x122, -1, D_MODRM | D_REGONLY | D_END, mov_to_cr),
@@ -472,5 +489,7 @@ const struct opdesc ops_system[] = {
     ROW1(0x131, -1, 0, rdtsc),
     ROW1(0x132, -1, 0, rdmsr),
     ROW1(0x130, -1, 0, wrmsr),
+    ROW1(0x134, -1, D_END, sysenter),
+    ROW1(0x135, -1, D_END, sysexit),
     OPDESC_END
 };

@@ -138,15 +138,13 @@ static void tss_inner_stack(struct cpu *c, int dpl, uint32_t ext, uint16_t *ss, 
 void cpu_note_unsupported(struct cpu *c, enum unsupported_note what)
 {
     static const char *const what_text[NOTE_COUNT] = {
-        [NOTE_TASK_SWITCH] = "hardware task switch (task gate, TSS target or IRET with NT)",
-        [NOTE_V86_ENTRY] = "entering virtual-8086 mode",
+        [NOTE_TSS_DEBUG_TRAP] = "the debug trap (T) bit of a TSS (no #DB on task entry)",
     };
     uint8_t bit = (uint8_t)(1u << what);
     if (c->noted_unsupported & bit)
         return;
     c->noted_unsupported |= bit;
-    cpu_log(c, "not supported yet: %s at %04x:%08x; raising #GP", what_text[what],
-            c->seg[S_CS].sel, c->insn_eip);
+    cpu_log(c, "not supported: %s at %04x:%08x", what_text[what], c->seg[S_CS].sel, c->insn_eip);
 }
 
 /* ---- segment checks ---- */
@@ -185,7 +183,7 @@ uint32_t seg_check_slow(struct cpu *c, int s, uint32_t off, int size, bool write
 
 /* ---- loads ---- */
 
-static void load_data_seg_protected(struct cpu *c, int s, uint16_t sel)
+void seg_load_data_checked(struct cpu *c, int s, uint16_t sel, int vec, uint32_t ext)
 {
     struct desc d;
     if (sel_is_null(sel)) {
@@ -193,14 +191,14 @@ static void load_data_seg_protected(struct cpu *c, int s, uint16_t sel)
         return;
     }
     if (!desc_read(c, sel, &d))
-        cpu_gp(c, sel_err(sel, 0));
+        cpu_raise(c, vec, sel_err(sel, ext));
     uint16_t attr = desc_attr(&d);
     if (!attr_readable(attr))
-        cpu_gp(c, sel_err(sel, 0));
+        cpu_raise(c, vec, sel_err(sel, ext));
     bool privileged = !attr_is_conforming(attr);
     if (privileged && (sel_rpl(sel) > attr_dpl(attr) || c->cpl > attr_dpl(attr)))
-        cpu_gp(c, sel_err(sel, 0));
-    desc_require_present(c, &d, EXC_NP, sel_err(sel, 0));
+        cpu_raise(c, vec, sel_err(sel, ext));
+    desc_require_present(c, &d, EXC_NP, sel_err(sel, ext));
     desc_set_accessed(c, &d);
     seg_set_from_desc(c, s, sel, &d);
 }
@@ -220,7 +218,7 @@ void cpu_load_seg(struct cpu *c, int s, uint16_t sel)
             cpu_end_block(c);
         return;
     }
-    load_data_seg_protected(c, s, sel);
+    seg_load_data_checked(c, s, sel, EXC_GP, 0);
 }
 
 /* ---- mode ---- */
@@ -233,8 +231,9 @@ void cpu_update_mode(struct cpu *c)
         c->cpl = 0;
     else if (c->vm86)
         c->cpl = 3;
-    c->code32 = c->seg[S_CS].attr & ATTR_DB;
-    c->stack32 = c->seg[S_SS].attr & ATTR_DB;
+    /* V86 code and stacks are 16-bit whatever the caches hold */
+    c->code32 = !c->vm86 && (c->seg[S_CS].attr & ATTR_DB);
+    c->stack32 = !c->vm86 && (c->seg[S_SS].attr & ATTR_DB);
     c->tlb_cur = &c->tlb[c->cpl == 3];
     for (int s = S_ES; s <= S_GS; s++)
         seg_update_check(c, s);

@@ -2,8 +2,9 @@
  *
  * Promises: parses options (see options.h), builds the machine, streams guest
  * console output to stdout, and when the guest stops prints one summary line
- * to stderr. Any error is one line on stderr and a non-zero exit status:
- * 1 for run-time errors and triple faults, 2 for bad options, 124 on timeout.
+ * to stderr (with the number of machine resets, if any). Any error is one
+ * line on stderr and a non-zero exit status: 1 for run-time errors and
+ * triple faults under --no-reboot, 2 for bad options, 124 on timeout.
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,8 +39,12 @@ static void print_summary(const struct plan86 *p)
 {
     struct plan86_stats st;
     plan86_get_stats(p, &st);
-    fprintf(stderr, "plan86: %s; %llu instructions, %.6f s virtual, %.6f s wall\n",
-            plan86_stop_message(p), (unsigned long long)st.instructions,
+    char resets[64] = "";
+    if (st.resets)
+        snprintf(resets, sizeof resets, "%llu reset%s after triple faults, ",
+                 (unsigned long long)st.resets, st.resets == 1 ? "" : "s");
+    fprintf(stderr, "plan86: %s; %s%llu instructions, %.6f s virtual, %.6f s wall\n",
+            plan86_stop_message(p), resets, (unsigned long long)st.instructions,
             (double)st.virtual_ns / 1e9, (double)st.wall_ns / 1e9);
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS };
+enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS, OPT_PORT_LOG };
 
 struct opt_desc {
     const char *long_name;    /* "--memory" */
@@ -38,6 +38,12 @@ static const struct opt_desc options[] = {
       "virtual time advances 1 ns per instruction; runs are reproducible" },
     { "--timeout", NULL, "timeout", "SECONDS", OPT_SECONDS, CFG(timeout_ns),
       "stop after this much guest time (exit status 124)" },
+    { "--no-reboot", NULL, "no-reboot", NULL, OPT_FLAG, CFG(no_reboot),
+      "stop on a triple fault (exit status 1) instead of resetting the machine" },
+    { "--port-log", NULL, "port-log", "PORT=FILE", OPT_PORT_LOG, 0,
+      "append every byte the guest writes to I/O port PORT (0x... hex or decimal)\n"
+      "to FILE; the port's device still works; repeatable (in the config file:\n"
+      "a string or a list of strings), e.g. --port-log 0x80=post.log" },
 };
 
 #define NOPTIONS (sizeof options / sizeof options[0])
@@ -59,9 +65,10 @@ void cli_print_help(FILE *out)
             line += len + (line[len] == '\n');
         }
     }
-    fputs("\nExit status: 0 when the guest stops cleanly (halts with interrupts off, or is\n"
-          "idle for good in deterministic mode), 1 on errors and triple faults, 2 on bad\n"
-          "options, 124 on timeout.\n", out);
+    fputs("\nA triple fault resets the machine (RAM is kept) unless --no-reboot is given.\n"
+          "Exit status: 0 when the guest stops cleanly (halts with interrupts off, or is\n"
+          "idle for good in deterministic mode), 1 on errors and on a triple fault with\n"
+          "--no-reboot, 2 on bad options, 124 on timeout.\n", out);
 }
 
 /* ---- value parsers ---- */
@@ -94,6 +101,29 @@ bool cli_parse_size(const char *text, unsigned long long *bytes)
     if (errno || !mult || n > ~0ull / mult)
         return false;
     *bytes = n * mult;
+    return true;
+}
+
+static bool parse_port(const char *text, size_t len, uint16_t *port)
+{
+    bool hex = len > 2 && text[0] == '0' && (text[1] | 0x20) == 'x';
+    const char *digits = hex ? "0123456789abcdefABCDEF" : "0123456789";
+    size_t skip = hex ? 2 : 0;
+    if (len == skip || len - skip > 8 || strspn(text + skip, digits) < len - skip)
+        return false;
+    unsigned long v = strtoul(text + skip, NULL, hex ? 16 : 10);
+    if (v > 0xFFFF)
+        return false;
+    *port = (uint16_t)v;
+    return true;
+}
+
+bool cli_parse_port_log(const char *text, uint16_t *port, const char **path)
+{
+    const char *eq = text ? strchr(text, '=') : NULL;
+    if (!eq || !eq[1] || !parse_port(text, (size_t)(eq - text), port))
+        return false;
+    *path = eq + 1;
     return true;
 }
 
@@ -145,6 +175,24 @@ static bool apply_seconds(struct cli_options *o, const struct opt_desc *d, const
     return true;
 }
 
+static bool apply_port_log(struct cli_options *o, const struct opt_desc *d, const char *value,
+                           char *err, size_t err_size)
+{
+    struct plan86_config *cfg = &o->config;
+    if (cfg->nport_logs == PLAN86_MAX_PORT_LOGS) {
+        snprintf(err, err_size, "%s: at most %d port logs", d->long_name, PLAN86_MAX_PORT_LOGS);
+        return false;
+    }
+    struct plan86_port_log *log = &cfg->port_logs[cfg->nport_logs];
+    if (!cli_parse_port_log(value, &log->port, &log->path)) {
+        snprintf(err, err_size, "%s: '%s' is not PORT=FILE with a port from 0 to 0xFFFF "
+                 "(example: 0xE9=debug.txt)", d->long_name, value);
+        return false;
+    }
+    cfg->nport_logs++;
+    return true;
+}
+
 /* Applies a command-line option (value is NULL for flags). */
 static bool apply_cli_value(struct cli_options *o, const struct opt_desc *d, const char *value,
                             char *err, size_t err_size)
@@ -157,6 +205,7 @@ static bool apply_cli_value(struct cli_options *o, const struct opt_desc *d, con
     case OPT_PATH: *(const char **)config_field(o, d) = value; return true;
     case OPT_SIZE: return apply_size(o, d, value, err, err_size);
     case OPT_SECONDS: return apply_seconds(o, d, value, err, err_size);
+    case OPT_PORT_LOG: return apply_port_log(o, d, value, err, err_size);
     }
     return false;
 }
@@ -235,6 +284,7 @@ static bool json_type_error(const struct opt_desc *d, const char *source, char *
     static const char *const wanted[] = {
         [OPT_FLAG] = "true or false", [OPT_PATH] = "a string",
         [OPT_SIZE] = "a size string or a number of MiB", [OPT_SECONDS] = "a number of seconds",
+        [OPT_PORT_LOG] = "a \"PORT=FILE\" string or a list of them",
     };
     snprintf(err, err_size, "%s: \"%s\" must be %s", source, d->json_key, wanted[d->kind]);
     return false;
@@ -258,11 +308,41 @@ static bool apply_json_number(struct cli_options *o, const struct opt_desc *d, c
     return false;
 }
 
+/* A "PORT=FILE" string: kept, since the path points into it. */
+static bool apply_json_port_log(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
+                                const char *source, char *err, size_t err_size)
+{
+    if (!cJSON_IsString(item))
+        return json_type_error(d, source, err, err_size);
+    const char *kept = keep_string(o, item->valuestring);
+    char why[200];
+    if (!kept)
+        snprintf(err, err_size, "%s: too many strings or out of memory", source);
+    else if (!apply_port_log(o, d, kept, why, sizeof why))
+        snprintf(err, err_size, "%s: %s", source, why);
+    else
+        return true;
+    return false;
+}
+
+static bool apply_json_port_logs(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
+                                 const char *source, char *err, size_t err_size)
+{
+    if (!cJSON_IsArray(item))
+        return apply_json_port_log(o, d, item, source, err, err_size);
+    for (const cJSON *elem = item->child; elem; elem = elem->next)
+        if (!apply_json_port_log(o, d, elem, source, err, err_size))
+            return false;
+    return true;
+}
+
 static bool apply_json_item(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
                             const char *source, char *err, size_t err_size)
 {
     if (d->kind == OPT_SIZE || d->kind == OPT_SECONDS)
         return apply_json_number(o, d, item, source, err, err_size);
+    if (d->kind == OPT_PORT_LOG)
+        return apply_json_port_logs(o, d, item, source, err, err_size);
     if (d->kind == OPT_FLAG && cJSON_IsBool(item)) {
         *(bool *)config_field(o, d) = cJSON_IsTrue(item);
         return true;

@@ -2,7 +2,8 @@
  *
  * Promises: one table of options serves the command line, the JSON config
  * file (--config FILE) and --help, so every option has the same meaning in
- * both places. The config file is applied first and the command line wins.
+ * both places. The config file is applied first and the command line wins
+ * (a repeatable option such as --port-log adds to the file's list).
  * Every failure produces one line of text saying what was wrong.
  */
 #ifndef PLAN86_OPTIONS_H
@@ -10,11 +11,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "plan86.h"
 
-#define CLI_MAX_OWNED 8
+#define CLI_MAX_OWNED (PLAN86_MAX_PORT_LOGS + 8)
 
 struct cli_options {
     struct plan86_config config;
@@ -37,5 +39,8 @@ void cli_print_help(FILE *out);
 bool cli_parse_size(const char *text, unsigned long long *bytes);
 /* SECONDS: a positive decimal number, to nanoseconds. */
 bool cli_parse_seconds(const char *text, unsigned long long *ns);
+/* PORT=FILE: PORT in decimal or 0x hex, 0..0xFFFF; FILE non-empty (*path
+ * points into text). */
+bool cli_parse_port_log(const char *text, uint16_t *port, const char **path);
 
 #endif

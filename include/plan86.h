@@ -1,9 +1,11 @@
 /* plan86.h — the embedding API of the plan86 PC emulator.
  *
  * Promises: a machine is created from a plain config struct, runs on the
- * calling thread until it stops (guest halted for good, triple fault,
- * plan86_stop, or the timeout), and reports why it stopped and how much it
- * ran. Guest console output reaches the embedder through one callback.
+ * calling thread until it stops (guest halted for good, triple fault with
+ * no_reboot, plan86_stop, or the timeout), and reports why it stopped and how
+ * much it ran. A triple fault otherwise resets the machine, as on a PC. Guest
+ * console output reaches the embedder through one callback; bytes written to
+ * chosen I/O ports can also be appended to files (port logs).
  * Everything belongs to the machine: two machines can live in one process.
  */
 #ifndef PLAN86_H
@@ -23,6 +25,14 @@ struct plan86;
 #define PLAN86_MIN_MEMORY (1ull << 20)
 #define PLAN86_MAX_MEMORY (3ull << 30)
 
+/* Port logs: every byte the guest writes to `port` is appended to the file
+ * at `path` (like QEMU's debugcon). The port keeps working for its device. */
+#define PLAN86_MAX_PORT_LOGS 8
+struct plan86_port_log {
+    uint16_t port;
+    const char *path;
+};
+
 struct plan86_config {
     uint64_t memory_bytes;   /* guest RAM: a multiple of 4 KiB within the bounds above */
     const char *bios_path;   /* 64 or 128 KiB firmware image, or NULL */
@@ -30,9 +40,13 @@ struct plan86_config {
     bool deterministic;      /* virtual time = instructions x ns_per_insn */
     uint32_t ns_per_insn;    /* deterministic mode: virtual ns per instruction */
     uint64_t timeout_ns;     /* stop after this much virtual time; 0 = never */
+    bool no_reboot;          /* a triple fault stops the run instead of resetting */
+    struct plan86_port_log port_logs[PLAN86_MAX_PORT_LOGS];
+    int nport_logs;
 };
 
-/* Defaults: 128 MiB, no firmware, realtime, 1 ns per instruction, no timeout. */
+/* Defaults: 128 MiB, no firmware, realtime, 1 ns per instruction, no timeout,
+ * reset on triple fault, no port logs. */
 void plan86_config_defaults(struct plan86_config *cfg);
 
 /* Builds a machine. On failure returns NULL and writes one line (no newline)
@@ -48,7 +62,7 @@ enum plan86_stop_reason {
     PLAN86_STOP_REQUESTED,   /* plan86_stop was called */
     PLAN86_STOP_HALTED,      /* HLT with interrupts off: nothing can ever wake it */
     PLAN86_STOP_IDLE,        /* deterministic: halted with no timer left to wake it */
-    PLAN86_STOP_SHUTDOWN,    /* triple fault */
+    PLAN86_STOP_SHUTDOWN,    /* triple fault with no_reboot */
     PLAN86_STOP_TIMEOUT,     /* virtual time reached timeout_ns */
 };
 
@@ -56,13 +70,15 @@ enum plan86_stop_reason {
 enum plan86_stop_reason plan86_run(struct plan86 *p);
 /* Asks plan86_run to return soon. Safe from another thread or a signal handler. */
 void plan86_stop(struct plan86 *p);
-/* One line describing the last stop, e.g. "guest halted with interrupts disabled". */
+/* One line describing the last stop, e.g. "the CPU halted for good (HLT with
+ * interrupts disabled)". */
 const char *plan86_stop_message(const struct plan86 *p);
 
 struct plan86_stats {
     uint64_t instructions;   /* retired guest instructions */
     uint64_t virtual_ns;     /* guest time */
     uint64_t wall_ns;        /* host time spent inside plan86_run */
+    uint64_t resets;         /* machine resets (triple faults) so far */
 };
 void plan86_get_stats(const struct plan86 *p, struct plan86_stats *out);
 

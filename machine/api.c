@@ -2,7 +2,8 @@
  *
  * Promises: plan86_create checks the whole config before building anything,
  * loads firmware (a 64 or 128 KiB image mapped just below 1 MiB and just
- * below 4 GiB, as on a PC) or the demo ROM, and reports one line on failure.
+ * below 4 GiB, as on a PC) or the demo ROM, opens the port logs, and
+ * reports one line on failure.
  */
 #include "plan86.h"
 
@@ -14,6 +15,10 @@
 #include "cpu/cpu.h"
 #include "demo.h"
 #include "machine.h"
+
+#define STRINGIFY(x) #x
+#define EXPAND_STRINGIFY(x) STRINGIFY(x)
+#define PORT_LOGS_TEXT EXPAND_STRINGIFY(PLAN86_MAX_PORT_LOGS)
 
 struct plan86 {
     struct machine *m;
@@ -37,6 +42,8 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "ns_per_insn must be at least 1";
     if (cfg->demo && cfg->bios_path)
         return "--demo and --bios are mutually exclusive";
+    if (cfg->nport_logs < 0 || cfg->nport_logs > PLAN86_MAX_PORT_LOGS)
+        return "too many port logs (at most " PORT_LOGS_TEXT ")";
     return NULL;
 }
 
@@ -84,6 +91,16 @@ static bool load_bios(struct machine *m, const char *path, char *err, size_t err
     return ok;
 }
 
+static bool open_port_logs(struct machine *m, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    for (int k = 0; k < cfg->nport_logs; k++) {
+        const struct plan86_port_log *log = &cfg->port_logs[k];
+        if (!machine_add_port_log(m, log->port, log->path, err, err_size))
+            return false;
+    }
+    return true;
+}
+
 static bool load_demo(struct machine *m, char *err, size_t err_size)
 {
     const char *why = demo_load(m);
@@ -110,11 +127,14 @@ struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t 
         ok = load_bios(p->m, cfg->bios_path, err, err_size);
     if (ok && cfg->demo)
         ok = load_demo(p->m, err, err_size);
+    if (ok)
+        ok = open_port_logs(p->m, cfg, err, err_size);
     if (!ok) {
         plan86_destroy(p);
         return NULL;
     }
     p->m->timeout_ns = cfg->timeout_ns;
+    p->m->no_reboot = cfg->no_reboot;
     return p;
 }
 
@@ -153,5 +173,6 @@ void plan86_get_stats(const struct plan86 *p, struct plan86_stats *out)
         .instructions = cpu_icount(p->m->cpu),
         .virtual_ns = machine_now_ns(p->m),
         .wall_ns = p->m->wall_ns,
+        .resets = p->m->resets,
     };
 }

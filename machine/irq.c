@@ -85,6 +85,12 @@ void irq_basic_init(struct irq_basic *b, uint8_t vector_base, intr_line_fn set_i
     *b = (struct irq_basic){ .vector_base = vector_base, .set_intr = set_intr, .intr_opaque = opaque };
 }
 
+void irq_basic_reset(struct irq_basic *b)
+{
+    b->latched = 0;
+    basic_update_intr(b);
+}
+
 void irq_basic_set_trigger(struct irq_basic *b, int line, enum irq_trigger trigger)
 {
     if (!line_valid(line))

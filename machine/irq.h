@@ -52,6 +52,8 @@ extern const struct irq_controller irq_basic_controller;
 /* All lines start edge-triggered. */
 void irq_basic_init(struct irq_basic *b, uint8_t vector_base, intr_line_fn set_intr, void *opaque);
 void irq_basic_set_trigger(struct irq_basic *b, int line, enum irq_trigger trigger);
+/* Machine reset: forgets edges not yet acknowledged (levels still count). */
+void irq_basic_reset(struct irq_basic *b);
 /* The vector an acknowledge gets when nothing is pending (as the 8259's IRQ 7). */
 static inline uint8_t irq_basic_spurious_vector(const struct irq_basic *b)
 {

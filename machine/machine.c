@@ -5,8 +5,9 @@
  * device. machine_run alternates CPU slices that end at the next timer
  * deadline with firing due timers, idles through HLT (sleeping in realtime
  * mode, skipping time in deterministic mode) and stops on a stop request,
- * HLT with interrupts off, a triple fault, the timeout, or (deterministic)
- * a halt that no timer can ever end.
+ * HLT with interrupts off, a triple fault with no_reboot (without it, the
+ * machine resets and runs on), the timeout, or (deterministic) a halt that
+ * no timer can ever end. Port logs are flushed whenever the run loop returns.
  */
 #include "machine.h"
 
@@ -75,9 +76,17 @@ static uint64_t bus_now_ns(void *ctx)
     return machine_now_ns(ctx);
 }
 
+/* Called inside the CPU slice: the reset itself waits until the slice ends. */
 static void bus_shutdown(void *ctx)
 {
-    machine_request_stop(ctx, PLAN86_STOP_SHUTDOWN, "triple fault: the CPU shut down");
+    struct machine *m = ctx;
+    if (m->no_reboot) {
+        machine_request_stop(m, PLAN86_STOP_SHUTDOWN,
+                             "triple fault: the CPU shut down (no reboot: the machine was not reset)");
+        return;
+    }
+    m->reset_pending = true;
+    cpu_request_exit(m->cpu);
 }
 
 static void basic_intc_set_intr(void *opaque, bool level)
@@ -172,6 +181,7 @@ void machine_free(struct machine *m)
         return;
     if (m->cpu)
         cpu_free(m->cpu);
+    port_logs_close(&m->port_logs);
     sched_free(&m->sched);
     for (int k = 0; k < m->nroms; k++)
         free(m->roms[k]);
@@ -233,6 +243,11 @@ const char *machine_register_ports(struct machine *m, uint16_t first, uint32_t c
     return portbus_register(&m->io, first, count, sizes, read, write, opaque);
 }
 
+bool machine_add_port_log(struct machine *m, uint16_t port, const char *path, char *err, size_t err_size)
+{
+    return port_logs_add(&m->port_logs, &m->io, port, path, err, err_size);
+}
+
 void machine_irq_raise(struct machine *m, int line) { irq_raise(&m->irq, line); }
 void machine_irq_lower(struct machine *m, int line) { irq_lower(&m->irq, line); }
 void machine_irq_pulse(struct machine *m, int line) { irq_pulse(&m->irq, line); }
@@ -263,6 +278,32 @@ void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, con
     m->stop_reason = reason;
     snprintf(m->stop_msg, sizeof m->stop_msg, "%s", msg);
     cpu_request_exit(m->cpu);
+}
+
+/* ---- reset ---- */
+
+const char *machine_add_reset_hook(struct machine *m, void (*fn)(void *opaque), void *opaque)
+{
+    if (!fn)
+        return "reset hook needs a function";
+    if (m->nreset_hooks == MACHINE_MAX_RESET_HOOKS)
+        return "too many reset hooks";
+    m->reset_hooks[m->nreset_hooks++] = (struct reset_hook){ fn, opaque };
+    return NULL;
+}
+
+void machine_reset(struct machine *m)
+{
+    if (m->power_on_mem_saved)
+        m->mem = m->power_on_mem;
+    for (int k = 0; k < m->nreset_hooks; k++)
+        m->reset_hooks[k].fn(m->reset_hooks[k].opaque);
+    if (m->irq.ctl == &irq_basic_controller)
+        irq_basic_reset(&m->basic_intc);
+    cpu_reset(m->cpu);
+    cpu_memory_map_changed(m->cpu);
+    m->reset_pending = false;
+    m->resets++;
 }
 
 /* ---- time ---- */
@@ -329,6 +370,15 @@ static void idle_until(struct machine *m, uint64_t limit_ns)
     sleep_host_ns(wait < IDLE_SLEEP_MAX_NS ? wait : IDLE_SLEEP_MAX_NS);
 }
 
+/* Names where it halted: CS:EIP after the HLT. */
+static void stop_halted_for_good(struct machine *m)
+{
+    char msg[sizeof m->stop_msg];
+    snprintf(msg, sizeof msg, "the CPU halted for good (HLT with interrupts disabled) at %04X:%08X",
+             cpu_get_seg(m->cpu, S_CS)->sel, cpu_get_eip(m->cpu));
+    machine_request_stop(m, PLAN86_STOP_HALTED, msg);
+}
+
 static void run_step(struct machine *m)
 {
     uint64_t now = machine_now_ns(m);
@@ -341,8 +391,10 @@ static void run_step(struct machine *m)
         return;
     uint64_t limit = next_wakeup_ns(m);
     run_cpu_slice(m, limit);
-    if (cpu_halted_forever(m->cpu))
-        machine_request_stop(m, PLAN86_STOP_HALTED, "guest halted with interrupts disabled");
+    if (m->reset_pending)
+        machine_reset(m);
+    else if (cpu_halted_forever(m->cpu))
+        stop_halted_for_good(m);
     else if (cpu_is_halted(m->cpu) && !m->intr_level && !m->stopping)
         idle_until(m, next_wakeup_ns(m));
 }
@@ -350,6 +402,10 @@ static void run_step(struct machine *m)
 enum plan86_stop_reason machine_run(struct machine *m)
 {
     uint64_t wall_start = host_monotonic_ns();
+    if (!m->power_on_mem_saved) {
+        m->power_on_mem = m->mem;
+        m->power_on_mem_saved = true;
+    }
     m->stopping = false;
     vclock_resume(&m->clock);
     while (!m->stopping) {
@@ -359,6 +415,7 @@ enum plan86_stop_reason machine_run(struct machine *m)
             run_step(m);
     }
     vclock_pause(&m->clock);
+    port_logs_flush(&m->port_logs);
     m->wall_ns += host_monotonic_ns() - wall_start;
     return m->stop_reason;
 }

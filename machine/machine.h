@@ -6,6 +6,8 @@
  * below: map memory, claim ports, drive IRQ lines, read the clock and arm
  * timers, write console bytes. Anything other than the CPU that writes guest
  * RAM goes through machine_phys_write so the CPU drops stale decoded code.
+ * A triple fault resets the board (machine_reset) unless no_reboot is set,
+ * in which case the run stops.
  */
 #ifndef PLAN86_MACHINE_H
 #define PLAN86_MACHINE_H
@@ -19,12 +21,19 @@
 #include "memmap.h"
 #include "plan86.h"
 #include "portio.h"
+#include "portlog.h"
 #include "sched.h"
 #include "vclock.h"
 
 struct cpu;
 
 #define MACHINE_MAX_ROMS 8
+#define MACHINE_MAX_RESET_HOOKS 32
+
+struct reset_hook {
+    void (*fn)(void *opaque);
+    void *opaque;
+};
 
 struct machine {
     uint8_t *ram;
@@ -32,7 +41,10 @@ struct machine {
     uint8_t *roms[MACHINE_MAX_ROMS];
     int nroms;
     struct memmap mem;
+    struct memmap power_on_mem;    /* the map as assembled, restored on reset */
+    bool power_on_mem_saved;       /* taken when the guest first runs */
     struct portbus io;
+    struct port_logs port_logs;
 
     struct irq_lines irq;
     struct irq_basic basic_intc;   /* the controller until the PIC replaces it */
@@ -46,6 +58,12 @@ struct machine {
     uint64_t wall_ns;
 
     struct cpu *cpu;
+
+    struct reset_hook reset_hooks[MACHINE_MAX_RESET_HOOKS];
+    int nreset_hooks;
+    bool no_reboot;                /* triple fault: stop instead of resetting */
+    bool reset_pending;            /* triple fault seen inside the CPU slice */
+    uint64_t resets;
 
     plan86_console_fn console_fn;
     void *console_opaque;
@@ -61,6 +79,17 @@ struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_p
                             char *err, size_t err_size);
 void machine_free(struct machine *m);
 enum plan86_stop_reason machine_run(struct machine *m);
+/* RESET: the memory map as it was when the guest first ran (firmware mapped
+ * back where it started), every reset hook in the order added, the stand-in
+ * interrupt controller's pending edges dropped, then the CPU's power-on
+ * state. RAM, the clock and armed timers are kept (devices cancel their own
+ * timers in their hooks). */
+void machine_reset(struct machine *m);
+/* Devices with state register what a reset does to it. NULL or why not. */
+const char *machine_add_reset_hook(struct machine *m, void (*fn)(void *opaque), void *opaque);
+/* Appends every byte the guest writes to `port` to the file at `path`.
+ * Returns false with one line in err when the file cannot be opened. */
+bool machine_add_port_log(struct machine *m, uint16_t port, const char *path, char *err, size_t err_size);
 
 /* Memory. Each returns NULL on success, else why it failed. ROM contents are
  * copied. */

@@ -3,6 +3,7 @@
 
 #include "bits.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 void portbus_init(struct portbus *bus)
@@ -27,6 +28,17 @@ const char *portbus_register(struct portbus *bus, uint16_t first, uint32_t count
         .read = read, .write = write, .opaque = opaque,
     };
     memset(&bus->owner[first], bus->nhandlers, count);
+    return NULL;
+}
+
+const char *portbus_add_tap(struct portbus *bus, uint16_t port, port_tap_fn fn, void *opaque)
+{
+    if (!fn)
+        return "port tap needs a callback";
+    if (bus->ntaps == PORTBUS_MAX_TAPS)
+        return "too many port taps";
+    bus->taps[bus->ntaps++] = (struct port_tap){ .port = port, .fn = fn, .opaque = opaque };
+    bus->tapped[port / 8] |= (uint8_t)(1u << (port % 8));
     return NULL;
 }
 
@@ -57,7 +69,7 @@ uint32_t portbus_read(const struct portbus *bus, uint16_t port, int size)
     return lo | (hi << (8 * half));
 }
 
-void portbus_write(const struct portbus *bus, uint16_t port, uint32_t val, int size)
+static void dispatch_write(const struct portbus *bus, uint16_t port, uint32_t val, int size)
 {
     const struct port_handler *h = whole_access_owner(bus, port, size);
     if (h) {
@@ -67,6 +79,31 @@ void portbus_write(const struct portbus *bus, uint16_t port, uint32_t val, int s
     if (size == 1)
         return;
     int half = size / 2;
-    portbus_write(bus, port, val & access_mask(half), half);
-    portbus_write(bus, (uint16_t)(port + half), (val >> (8 * half)) & access_mask(half), half);
+    dispatch_write(bus, port, val & access_mask(half), half);
+    dispatch_write(bus, (uint16_t)(port + half), (val >> (8 * half)) & access_mask(half), half);
+}
+
+static bool port_tapped(const struct portbus *bus, uint16_t port)
+{
+    return bus->tapped[port / 8] & (1u << (port % 8));
+}
+
+/* Byte k of the write goes to the taps of port + k, in the order they were added. */
+static void notify_taps(const struct portbus *bus, uint16_t port, uint32_t val, int size)
+{
+    for (int k = 0; k < size; k++) {
+        uint16_t p = (uint16_t)(port + k);
+        if (!port_tapped(bus, p))
+            continue;
+        for (int t = 0; t < bus->ntaps; t++)
+            if (bus->taps[t].port == p)
+                bus->taps[t].fn(bus->taps[t].opaque, p, (uint8_t)(val >> (8 * k)));
+    }
+}
+
+void portbus_write(const struct portbus *bus, uint16_t port, uint32_t val, int size)
+{
+    dispatch_write(bus, port, val, size);
+    if (bus->ntaps)
+        notify_taps(bus, port, val, size);
 }

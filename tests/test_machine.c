@@ -222,6 +222,65 @@ START_TEST(ports_reject_bad_claims)
 }
 END_TEST
 
+struct tap_log {
+    uint16_t ports[16];
+    uint8_t bytes[16];
+    int count;
+};
+
+static void log_tap(void *opaque, uint16_t port, uint8_t byte)
+{
+    struct tap_log *l = opaque;
+    if (l->count < 16) {
+        l->ports[l->count] = port;
+        l->bytes[l->count++] = byte;
+    }
+}
+
+START_TEST(ports_write_taps_watch_without_owning)
+{
+    static struct portbus bus;
+    portbus_init(&bus);
+    struct recorder dev = { 0 };
+    struct tap_log taps = { .count = 0 };
+    ck_assert_ptr_null(portbus_register(&bus, 0xE9, 1, PORT_SIZE_8, rec_port_read, rec_port_write, &dev));
+    ck_assert_ptr_null(portbus_add_tap(&bus, 0xE9, log_tap, &taps));
+    ck_assert_ptr_null(portbus_add_tap(&bus, 0x80, log_tap, &taps));
+    ck_assert_ptr_null(portbus_add_tap(&bus, 0x81, log_tap, &taps));
+    ck_assert_ptr_null(portbus_add_tap(&bus, 0xFFFF, log_tap, &taps));
+    /* the owner still gets the write, and the tap sees the byte */
+    portbus_write(&bus, 0xE9, 'x', 1);
+    ck_assert_int_eq(dev.calls, 1);
+    ck_assert_uint_eq(dev.last_val, 'x');
+    ck_assert_int_eq(taps.count, 1);
+    ck_assert_uint_eq(taps.ports[0], 0xE9);
+    ck_assert_uint_eq(taps.bytes[0], 'x');
+    /* a word write to unclaimed ports: each tapped port gets its own byte */
+    portbus_write(&bus, 0x80, 0xBBAA, 2);
+    ck_assert_int_eq(taps.count, 3);
+    ck_assert_uint_eq(taps.ports[1], 0x80);
+    ck_assert_uint_eq(taps.bytes[1], 0xAA);
+    ck_assert_uint_eq(taps.ports[2], 0x81);
+    ck_assert_uint_eq(taps.bytes[2], 0xBB);
+    /* a dword write starting at 0x7F covers 0x80 and 0x81 with its middle bytes */
+    portbus_write(&bus, 0x7F, 0x44332211, 4);
+    ck_assert_int_eq(taps.count, 5);
+    ck_assert_uint_eq(taps.bytes[3], 0x22);
+    ck_assert_uint_eq(taps.bytes[4], 0x33);
+    /* reads are not logged; a write wrapping past 0xFFFF reaches the tap there */
+    ck_assert_uint_eq(portbus_read(&bus, 0x80, 1), 0xFF);
+    portbus_write(&bus, 0xFFFF, 0x1234, 2);
+    ck_assert_int_eq(taps.count, 6);
+    ck_assert_uint_eq(taps.ports[5], 0xFFFF);
+    ck_assert_uint_eq(taps.bytes[5], 0x34);
+    ck_assert_int_eq(dev.calls, 1);
+    ck_assert_ptr_nonnull(portbus_add_tap(&bus, 0x10, NULL, NULL));
+    while (bus.ntaps < PORTBUS_MAX_TAPS)
+        ck_assert_ptr_null(portbus_add_tap(&bus, 0x10, log_tap, &taps));
+    ck_assert_ptr_nonnull(portbus_add_tap(&bus, 0x10, log_tap, &taps));
+}
+END_TEST
+
 /* ---- IRQ lines and the stand-in controller ---- */
 
 struct line_log {
@@ -542,6 +601,88 @@ START_TEST(machine_rejects_bad_config)
 }
 END_TEST
 
+static char *read_text_file(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t len = fread(buf, 1, size - 1, f);
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+START_TEST(machine_port_logs_append)
+{
+    char path[] = "/tmp/plan86-test-portlog-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, "old:", 4), 4);
+    close(fd);
+    char err[200];
+    struct machine *m = machine_new(1u << 20, true, 1, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    struct capture cap = { .len = 0 };
+    m->console_fn = capture_console;
+    m->console_opaque = &cap;
+    ck_assert_msg(machine_add_port_log(m, 0xE9, path, err, sizeof err), "%s", err);
+    ck_assert_msg(machine_add_port_log(m, 0x80, path, err, sizeof err), "%s", err);
+    portbus_write(&m->io, 0xE9, 'h', 1);
+    portbus_write(&m->io, 0x80, '1', 1);
+    portbus_write(&m->io, 0xE9, 'i', 1);
+    ck_assert_str_eq(cap.text, "hi");          /* the debug console still works */
+    machine_free(m);                           /* closes (and flushes) the logs */
+    char text[64];
+    /* two FILE streams on one file: each keeps its own bytes in order */
+    read_text_file(path, text, sizeof text);
+    ck_assert_int_eq(strlen(text), 7);
+    ck_assert_int_eq(strncmp(text, "old:", 4), 0);
+    ck_assert_ptr_nonnull(strstr(text, "hi"));
+    ck_assert_ptr_nonnull(strchr(text, '1'));
+    unlink(path);
+
+    struct plan86_config cfg;
+    plan86_config_defaults(&cfg);
+    cfg.port_logs[cfg.nport_logs++] = (struct plan86_port_log){ 0x190, "/nonexistent/dir/post.log" };
+    ck_assert_ptr_null(plan86_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/dir/post.log"));
+    ck_assert_ptr_nonnull(strstr(err, "0x0190"));
+    ck_assert_ptr_null(strchr(err, '\n'));
+    cfg.nport_logs = PLAN86_MAX_PORT_LOGS + 1;
+    ck_assert_ptr_null(plan86_create(&cfg, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "port logs"));
+}
+END_TEST
+
+static void count_reset(void *opaque)
+{
+    ++*(int *)opaque;
+}
+
+START_TEST(machine_reset_restores_power_on_state)
+{
+    struct capture cap;
+    char err[200];
+    struct machine *m = machine_new(1u << 20, true, 1, err, sizeof err);
+    ck_assert_msg(m != NULL, "%s", err);
+    (void)cap;
+    int hook_calls = 0;
+    ck_assert_ptr_null(machine_add_reset_hook(m, count_reset, &hook_calls));
+    ck_assert_ptr_nonnull(machine_add_reset_hook(m, NULL, NULL));
+    m->ram[0x500] = 0x77;
+    cpu_set_eip(m->cpu, 0x1234);
+    machine_irq_pulse(m, 3);                   /* an edge the CPU never took */
+    ck_assert(m->intr_level);
+    machine_reset(m);
+    ck_assert_int_eq(hook_calls, 1);
+    ck_assert_uint_eq(m->resets, 1);
+    ck_assert_uint_eq(m->ram[0x500], 0x77);    /* RAM is kept */
+    ck_assert_uint_eq(cpu_get_eip(m->cpu), 0xFFF0);
+    ck_assert_uint_eq(cpu_get_seg(m->cpu, S_CS)->base, 0xFFFF0000u);
+    ck_assert(!m->intr_level);
+    machine_free(m);
+}
+END_TEST
+
 /* ---- command line and config file ---- */
 
 static bool parse_args(struct cli_options *o, char *err, size_t err_size, int argc, const char **argv)
@@ -613,6 +754,71 @@ START_TEST(cli_errors_are_one_clear_line)
     cli_options_free(&o);
     ck_assert(!PARSE(&o, err, "plan86", "--timeout", "-1"));
     ck_assert_ptr_null(strchr(err, '\n'));
+    cli_options_free(&o);
+}
+END_TEST
+
+START_TEST(cli_port_logs_and_no_reboot)
+{
+    struct cli_options o;
+    char err[200];
+    ck_assert_msg(PARSE(&o, err, "plan86", "--port-log", "0xE9=out.txt", "--no-reboot",
+                        "--port-log=400=post.log"), "%s", err);
+    ck_assert(o.config.no_reboot);
+    ck_assert_int_eq(o.config.nport_logs, 2);
+    ck_assert_uint_eq(o.config.port_logs[0].port, 0xE9);
+    ck_assert_str_eq(o.config.port_logs[0].path, "out.txt");
+    ck_assert_uint_eq(o.config.port_logs[1].port, 400);
+    ck_assert_str_eq(o.config.port_logs[1].path, "post.log");
+    cli_options_free(&o);
+
+    static const char *const bad[] = {
+        "0x10000=f", "65536=f", "0xE9", "0xE9=", "=f", "0x=f", "E9=f", "-1=f", "0xE9 =f", "12a=f",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        ck_assert_msg(!PARSE(&o, err, "plan86", "--port-log", bad[k]), "%s accepted", bad[k]);
+        ck_assert_ptr_nonnull(strstr(err, "--port-log"));
+        ck_assert_ptr_nonnull(strstr(err, bad[k]));
+        cli_options_free(&o);
+    }
+    uint16_t port;
+    const char *path;
+    ck_assert(cli_parse_port_log("0xffff=a=b", &port, &path));
+    ck_assert_uint_eq(port, 0xFFFF);
+    ck_assert_str_eq(path, "a=b");
+
+    const char *many[2 * PLAN86_MAX_PORT_LOGS + 3] = { "plan86" };
+    for (int k = 0; k <= PLAN86_MAX_PORT_LOGS; k++) {
+        many[1 + 2 * k] = "--port-log";
+        many[2 + 2 * k] = "0x80=f";
+    }
+    ck_assert(!parse_args(&o, err, sizeof err, 2 * PLAN86_MAX_PORT_LOGS + 3, many));
+    ck_assert_ptr_nonnull(strstr(err, "at most"));
+    cli_options_free(&o);
+}
+END_TEST
+
+START_TEST(cli_json_port_logs)
+{
+    struct cli_options o = { .nowned = 0 };
+    char err[200];
+    plan86_config_defaults(&o.config);
+    ck_assert_msg(cli_apply_json(&o, "{\"port-log\": \"0x190=post.log\", \"no-reboot\": true}",
+                                 "cfg.json", err, sizeof err), "%s", err);
+    ck_assert(o.config.no_reboot);
+    ck_assert_int_eq(o.config.nport_logs, 1);
+    ck_assert_uint_eq(o.config.port_logs[0].port, 0x190);
+    ck_assert_str_eq(o.config.port_logs[0].path, "post.log");
+    ck_assert_msg(cli_apply_json(&o, "{\"port-log\": [\"0xE9=a.txt\", \"128=b.txt\"]}",
+                                 "cfg.json", err, sizeof err), "%s", err);
+    ck_assert_int_eq(o.config.nport_logs, 3);
+    ck_assert_str_eq(o.config.port_logs[2].path, "b.txt");
+    ck_assert_uint_eq(o.config.port_logs[2].port, 0x80);
+    ck_assert(!cli_apply_json(&o, "{\"port-log\": 233}", "cfg.json", err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "PORT=FILE"));
+    ck_assert(!cli_apply_json(&o, "{\"port-log\": [\"0x99999=x\"]}", "cfg.json", err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "cfg.json"));
+    ck_assert_ptr_nonnull(strstr(err, "0x99999=x"));
     cli_options_free(&o);
 }
 END_TEST
@@ -735,6 +941,7 @@ START_TEST(bios_image_runs_from_both_mappings)
     plan86_set_console(p, capture_console, &cap);
     ck_assert_int_eq(plan86_run(p), PLAN86_STOP_HALTED);
     ck_assert_str_eq(cap.text, "OK");
+    ck_assert_ptr_nonnull(strstr(plan86_stop_message(p), "halted for good"));
     plan86_destroy(p);
 }
 END_TEST
@@ -832,6 +1039,56 @@ START_TEST(timeout_and_idle_stops)
 }
 END_TEST
 
+/* Every boot adds one to the byte at 0:0500 and prints it; the first two
+ * boots then triple-fault (INT3 with an empty real-mode IDT: #GP, #DF,
+ * shutdown), the third halts. */
+static const uint8_t count_boots_code[] = {
+    0x31, 0xC0,                         /* E000 xor ax, ax */
+    0x8E, 0xD8,                         /* E002 mov ds, ax */
+    0xFE, 0x06, 0x00, 0x05,             /* E004 inc byte [0x500] */
+    0xA0, 0x00, 0x05,                   /* E008 mov al, [0x500] */
+    0x04, '0',                          /* E00B add al, '0' */
+    0xE6, 0xE9,                         /* E00D out 0xE9, al */
+    0x3C, '3',                          /* E00F cmp al, '3' */
+    0x74, 0x08,                         /* E011 je E01B */
+    0x2E, 0x0F, 0x01, 0x1E, 0x20, 0xE0, /* E013 lidt cs:[0xE020] */
+    0xCC,                               /* E019 int3 */
+    0xF4,                               /* E01A hlt (never reached) */
+    0xFA, 0xF4,                         /* E01B cli; hlt */
+    0xF4, 0xF4, 0xF4,                   /* E01D */
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* E020 IDT pointer: limit 0, base 0 */
+};
+
+START_TEST(triple_fault_resets_the_machine)
+{
+    struct capture cap;
+    struct machine *m = new_test_machine(true, &cap);
+    map_test_firmware(m, count_boots_code, sizeof count_boots_code);
+    m->timeout_ns = 10000000;
+    ck_assert_int_eq(machine_run(m), PLAN86_STOP_HALTED);
+    ck_assert_str_eq(cap.text, "123");
+    ck_assert_uint_eq(m->resets, 2);
+    /* a reset restores the map the guest first saw: RAM again under a later ROM */
+    static const uint8_t rom[4096] = { 0x5A };
+    ck_assert_ptr_null(machine_map_rom(m, 0xC0000, rom, sizeof rom));
+    ck_assert_uint_eq(memmap_read(&m->mem, 0xC0000, 1), 0x5A);
+    machine_reset(m);
+    ck_assert_uint_eq(memmap_read(&m->mem, 0xC0000, 1), 0);
+    ck_assert_uint_eq(memmap_read(&m->mem, 0xFFFFFFF0u, 1), 0xEA);
+    machine_free(m);
+
+    m = new_test_machine(true, &cap);
+    map_test_firmware(m, count_boots_code, sizeof count_boots_code);
+    m->no_reboot = true;
+    m->timeout_ns = 10000000;
+    ck_assert_int_eq(machine_run(m), PLAN86_STOP_SHUTDOWN);
+    ck_assert_str_eq(cap.text, "1");
+    ck_assert_uint_eq(m->resets, 0);
+    ck_assert_ptr_nonnull(strstr(m->stop_msg, "triple fault"));
+    machine_free(m);
+}
+END_TEST
+
 /* ---- suites ---- */
 
 static void add_case(Suite *s, const char *name, const TTest *tests[], size_t n)
@@ -851,14 +1108,17 @@ static Suite *unit_suite(void)
     Suite *s = suite_create("units");
     ADD_CASE(s, "memmap", memmap_ram_and_rom, memmap_mmio_routing, memmap_straddling_and_unmapped,
              memmap_rejects_bad_regions, memmap_page_pointers);
-    ADD_CASE(s, "ports", ports_unclaimed_read_all_ones, ports_sizes_and_splitting, ports_reject_bad_claims);
+    ADD_CASE(s, "ports", ports_unclaimed_read_all_ones, ports_sizes_and_splitting, ports_reject_bad_claims,
+             ports_write_taps_watch_without_owning);
     ADD_CASE(s, "irq", irq_lines_report_changes_only, irq_basic_edge_and_level);
     ADD_CASE(s, "sched", sched_orders_by_deadline_then_arming, sched_cancel_and_rearm,
              sched_many_timers_stay_sorted);
     ADD_CASE(s, "clock", clock_deterministic, clock_realtime_stands_still_when_paused);
-    ADD_CASE(s, "board", machine_board_wiring, machine_rejects_bad_config);
+    ADD_CASE(s, "board", machine_board_wiring, machine_rejects_bad_config, machine_port_logs_append,
+             machine_reset_restores_power_on_state);
     ADD_CASE(s, "cli", cli_sizes_and_seconds, cli_options_apply, cli_errors_are_one_clear_line,
-             cli_json_config, cli_command_line_beats_config_file);
+             cli_port_logs_and_no_reboot, cli_json_config, cli_json_port_logs,
+             cli_command_line_beats_config_file);
     return s;
 }
 
@@ -866,7 +1126,7 @@ static Suite *cpu_suite(void)
 {
     Suite *s = suite_create("cpu");
     ADD_CASE(s, "runs", demo_runs_deterministically, bios_image_runs_from_both_mappings,
-             timer_interrupt_wakes_hlt, timeout_and_idle_stops);
+             timer_interrupt_wakes_hlt, timeout_and_idle_stops, triple_fault_resets_the_machine);
     return s;
 }
 

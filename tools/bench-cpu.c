@@ -2,20 +2,25 @@
  *
  * Promises: runs each loop as guest code in 32-bit flat protected mode (CPL 0,
  * the tests' pm_guest board) and the same instruction sequence natively
- * (inline assembly), times both on the wall clock and prints guest MIPS,
- * native time and MIPS, and the slowdown. Loops: register ALU, load/modify/
- * store over 64 KiB, REP MOVSD of 16 KiB blocks, call/push/pop/ret, and
+ * (inline assembly), and the same loop bytes under QEMU's software emulation
+ * (bench-qemu.h; skipped with a notice when qemu-system-i386 is absent). It
+ * times all three on the wall clock and prints one table: MIPS of each and the
+ * speed ratios plan86/QEMU and plan86/native. Loops: register ALU, load/
+ * modify/store over 64 KiB, REP MOVSD of 16 KiB blocks, call/push/pop/ret, and
  * data-dependent branches. Instruction counts are the architectural ones per
- * iteration (each REP MOVSD element counts as one instruction).
+ * iteration (each REP MOVSD element counts as one instruction). QEMU gets its
+ * own iteration counts, large enough for at least 0.5 s per loop.
  *
  * Usage: bench-cpu [--scale F]   (F multiplies the iteration counts; default 1)
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bench-qemu.h"
 #include "pm_guest.h"
 
 #if !defined(__x86_64__)
@@ -26,6 +31,10 @@ enum {
     CODE = 0x10000, STACK_TOP = 0x80000, BUF_A = 0x100000, BUF_B = 0x110000,
     RAM = 2u << 20, COPY_DWORDS = 4096,
 };
+
+/* QEMU runs the loops at these same guest addresses. */
+_Static_assert(STACK_TOP <= 0xA0000 && BUF_B + COPY_DWORDS * 4 <= QEMU_LOOP_IMAGE_BASE,
+               "the loops' stack and buffers must stay clear of QEMU's boot data and image");
 
 static double now_s(void)
 {
@@ -151,6 +160,7 @@ struct loop {
     const char *name;
     const uint8_t *code;
     size_t code_len;
+    size_t exit_offset;     /* the HLT that ends the loop */
     enum cpu_reg counter;
     uint32_t iterations;
     double insns_per_iter;
@@ -158,24 +168,46 @@ struct loop {
 };
 
 static const struct loop loops[] = {
-    { "alu (add/xor/sub/inc/dec/jnz)", alu_code, sizeof alu_code, R_ECX, 20000000, 6, alu_native },
-    { "load/add/store over 64 KiB", mem_code, sizeof mem_code, R_ECX, 10000000, 7, mem_native },
-    { "rep movsd, 16 KiB blocks", rep_code, sizeof rep_code, R_EBX, 2000, 5 + COPY_DWORDS, rep_native },
-    { "call/push/add/pop/ret", call_code, sizeof call_code, R_ECX, 10000000, 7, call_native },
-    { "branchy (je/jmp/jz by data)", branch_code, sizeof branch_code, R_ECX, 10000000, 82.0 / 8, branch_native },
+    { "alu (add/xor/sub/inc/dec/jnz)", alu_code, sizeof alu_code, sizeof alu_code - 1,
+      R_ECX, 20000000, 6, alu_native },
+    { "load/add/store over 64 KiB", mem_code, sizeof mem_code, sizeof mem_code - 1,
+      R_ECX, 10000000, 7, mem_native },
+    { "rep movsd, 16 KiB blocks", rep_code, sizeof rep_code, sizeof rep_code - 1,
+      R_EBX, 100000, 5 + COPY_DWORDS, rep_native },
+    { "call/push/add/pop/ret", call_code, sizeof call_code, 8,
+      R_ECX, 10000000, 7, call_native },      /* exit: the HLT before F */
+    { "branchy (je/jmp/jz by data)", branch_code, sizeof branch_code, sizeof branch_code - 1,
+      R_ECX, 10000000, 82.0 / 8, branch_native },
 };
+
+#define LOOP_COUNT (sizeof loops / sizeof loops[0])
+
+/* Iteration counts are multiples of 8 (the branchy loop's period), >= 8. */
+static uint32_t round_count(double n)
+{
+    if (n > (double)0xFFFFFFF8u) return 0xFFFFFFF8u;
+    return n < 8 ? 8 : (uint32_t)n & ~7u;
+}
+
+/* The registers a loop starts with, in x86 encoding order (EAX..EDI). */
+static void loop_regs(const struct loop *l, uint32_t n, uint32_t regs[8])
+{
+    for (int r = 0; r < 8; r++) regs[r] = 0;
+    regs[R_ESP] = STACK_TOP;
+    regs[R_ESI] = BUF_A;
+    regs[R_EDX] = 3;
+    regs[l->counter] = n;
+}
 
 /* Runs one loop in the guest; returns seconds, or a negative value on failure. */
 static double time_guest(struct pmg *g, const struct loop *l, uint32_t n)
 {
     struct cpu *c = pmg_cpu(g);
+    uint32_t regs[8];
+    loop_regs(l, n, regs);
     pmg_write(g, CODE, l->code, l->code_len);
-    pmg_enter(g, 0, CODE, STACK_TOP, 0x2);
-    for (int r = 0; r < 8; r++)
-        if (r != R_ESP) cpu_set_reg(c, (enum cpu_reg)r, 0);
-    cpu_set_reg(c, R_ESI, BUF_A);
-    cpu_set_reg(c, R_EDX, 3);
-    cpu_set_reg(c, l->counter, n);
+    pmg_enter(g, 0, CODE, regs[R_ESP], 0x2);
+    for (int r = 0; r < 8; r++) cpu_set_reg(c, (enum cpu_reg)r, regs[r]);
     struct pmg_exit ex;
     double t0 = now_s();
     int rc = pmg_run(g, UINT64_MAX, &ex);
@@ -188,12 +220,92 @@ static double time_guest(struct pmg *g, const struct loop *l, uint32_t n)
     return t;
 }
 
+static double time_native(const struct loop *l, uint32_t n, uint8_t *buf)
+{
+    double t0 = now_s();
+    l->native(n, buf);
+    return now_s() - t0;
+}
+
+/* ---- the QEMU column ---- */
+
+struct timings {
+    uint32_t n, qemu_n;
+    double plan86_s, native_s, qemu_s;  /* plan86_s < 0: failed; qemu_s < 0: no QEMU */
+};
+
+/* QEMU runs each loop at least QEMU_MIN_S x scale seconds; a loop that the
+ * first pass (plan86's counts) finishes sooner is rerun sized for QEMU_TARGET_S. */
+#define QEMU_MIN_S 0.5
+#define QEMU_TARGET_S 1.0
+
+static struct qemu_loop qemu_loop_of(const struct loop *l, uint32_t n)
+{
+    struct qemu_loop q = { .code = l->code, .code_len = l->code_len, .exit_offset = l->exit_offset };
+    loop_regs(l, n, q.regs);
+    return q;
+}
+
+/* Fills qemu_n and qemu_s of every loop's timings. */
+static enum qemu_status time_qemu(struct timings *t, double scale)
+{
+    struct qemu_loop q[LOOP_COUNT];
+    double s[LOOP_COUNT];
+    for (size_t k = 0; k < LOOP_COUNT; k++) {
+        t[k].qemu_n = t[k].n;
+        q[k] = qemu_loop_of(&loops[k], t[k].n);
+    }
+    enum qemu_status st = qemu_time_loops(q, LOOP_COUNT, s);
+    if (st != QEMU_OK) return st;
+    size_t rerun[LOOP_COUNT], count = 0;
+    for (size_t k = 0; k < LOOP_COUNT; k++) {
+        t[k].qemu_s = s[k];
+        if (s[k] >= QEMU_MIN_S * scale) continue;
+        double per_iter = (s[k] > 1e-6 ? s[k] : 1e-6) / t[k].n;
+        t[k].qemu_n = round_count(QEMU_TARGET_S * scale / per_iter);
+        q[count] = qemu_loop_of(&loops[k], t[k].qemu_n);
+        rerun[count++] = k;
+    }
+    if (count == 0) return QEMU_OK;
+    st = qemu_time_loops(q, count, s);
+    for (size_t j = 0; j < count && st == QEMU_OK; j++) t[rerun[j]].qemu_s = s[j];
+    return st;
+}
+
+/* ---- main ---- */
+
+static double mips(const struct loop *l, uint32_t n, double s) { return n * l->insns_per_iter / s / 1e6; }
+
+static void print_row(const struct loop *l, const struct timings *t)
+{
+    if (t->plan86_s < 0) {
+        printf("%-30s   plan86 run failed\n", l->name);
+        return;
+    }
+    double p = mips(l, t->n, t->plan86_s), nat = mips(l, t->n, t->native_s);
+    printf("%-30s %8.3f %11.1f", l->name, t->plan86_s, p);
+    if (t->qemu_s >= 0) {
+        double q = mips(l, t->qemu_n, t->qemu_s);
+        printf(" %7.3f %9.1f %11.0f %11.3g %13.3g\n", t->qemu_s, q, nat, p / q, p / nat);
+    } else {
+        printf(" %7s %9s %11.0f %11s %13.3g\n", "-", "-", nat, "-", p / nat);
+    }
+}
+
+static bool parse_args(int argc, char **argv, double *scale)
+{
+    *scale = 1.0;
+    if (argc == 1) return true;
+    if (argc != 3 || strcmp(argv[1], "--scale")) return false;
+    *scale = atof(argv[2]);
+    return *scale > 0;
+}
+
 int main(int argc, char **argv)
 {
-    double scale = 1.0;
-    if (argc == 3 && !strcmp(argv[1], "--scale")) scale = atof(argv[2]);
-    else if (argc != 1) {
-        fprintf(stderr, "usage: bench-cpu [--scale F]\n");
+    double scale;
+    if (!parse_args(argc, argv, &scale)) {
+        fprintf(stderr, "usage: bench-cpu [--scale F]   (F > 0)\n");
         return 2;
     }
     struct pmg *g = pmg_new(RAM);
@@ -202,23 +314,24 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-cpu: out of memory\n");
         return 2;
     }
-    printf("%-32s %12s %9s %10s %10s %11s %9s\n", "loop (32-bit protected mode)", "guest insns",
-           "guest s", "guest MIPS", "native s", "native MIPS", "slowdown");
+    struct timings t[LOOP_COUNT];
     int status = 0;
-    for (size_t k = 0; k < sizeof loops / sizeof loops[0]; k++) {
-        const struct loop *l = &loops[k];
-        uint32_t n = (uint32_t)(l->iterations * scale);
-        n = n < 8 ? 8 : n & ~7u;
-        double insns = n * l->insns_per_iter;
-        double tg = time_guest(g, l, n);
-        if (tg < 0) { status = 1; continue; }
-        double t0 = now_s();
-        l->native(n, buf);
-        double tn = now_s() - t0;
-        printf("%-32s %12.0f %9.3f %10.1f %10.4f %11.0f %8.0fx\n", l->name, insns, tg,
-               insns / tg / 1e6, tn, insns / tn / 1e6, tg / tn);
+    for (size_t k = 0; k < LOOP_COUNT; k++) {
+        uint32_t n = round_count(loops[k].iterations * scale);
+        t[k] = (struct timings){ .n = n, .plan86_s = time_guest(g, &loops[k], n), .qemu_s = -1 };
+        t[k].native_s = time_native(&loops[k], n, buf);
+        if (t[k].plan86_s < 0) status = 1;
     }
     pmg_free(g);
     free(buf);
+    enum qemu_status qs = time_qemu(t, scale);
+    if (qs == QEMU_ABSENT) printf(QEMU_BINARY " not found: QEMU column skipped\n");
+    if (qs == QEMU_FAILED) status = 1;
+    if (qs != QEMU_OK)
+        for (size_t k = 0; k < LOOP_COUNT; k++) t[k].qemu_s = -1;
+    printf("%-30s %8s %11s %7s %9s %11s %11s %13s\n", "loop (32-bit protected mode)", "plan86 s",
+           "plan86 MIPS", "QEMU s", "QEMU MIPS", "native MIPS", "plan86/QEMU", "plan86/native");
+    for (size_t k = 0; k < LOOP_COUNT; k++) print_row(&loops[k], &t[k]);
+    printf("ratios are speeds (MIPS) of plan86 over QEMU TCG and over the host CPU\n");
     return status;
 }

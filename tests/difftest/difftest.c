@@ -3,16 +3,18 @@
  * Promises: generates --count random 32-bit user-mode sequences from --seed
  * (gen.h), runs each natively in the 32-bit helper process (batched over a
  * pipe) and in plan86 (emu.h), and compares registers, EIP, the fault (if
- * any), the arithmetic flags that are defined at that point, DF, and the data
- * and stack buffers. Each mismatch is narrowed to the first instruction after
+ * any), the arithmetic flags that are defined at that point, DF, the data
+ * and stack buffers, and for sequences that use the x87 (--x87, the default;
+ * --no-x87 turns them off, --x87-percent sets their share) the FPU state. Each mismatch is narrowed to the first instruction after
  * which the two sides differ (by re-running prefixes of the sequence); the
  * first --show mismatches print the seed, index, bytes and both states, and a
  * summary groups all of them by that instruction. Exit status: 0 when all
  * match, 1 on any mismatch, 2 when the test cannot run.
  *
- * Reproduce one case: difftest --seed S --index I
+ * Reproduce one case: difftest --seed S --index I  (with the same x87 options)
  */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -28,13 +30,14 @@
 #include "gen.h"
 
 #define BATCH 512
+#define X87_DEFAULT_PERCENT 30
 #define MAX_DIAGNOSED 5000
 
 struct options {
     uint64_t seed;
     uint64_t count;
     int64_t index;          /* one case only, printed; -1: all */
-    int max_insns;
+    struct dt_gen_opts gen;
     int show;
     const char *helper;
 };
@@ -101,30 +104,60 @@ static void helper_stop(struct helper *h)
 
 /* ---------------------------------------------------------------- comparison */
 
-enum { D_FLAGS = 8, D_EIP, D_FAULT, D_DATA, D_STACK };
+enum { D_FLAGS = 8, D_EIP, D_FAULT, D_DATA, D_STACK, D_FCW, D_FSW, D_FTW, D_ST0 };
 static const char *const reg_names[DT_NREGS] = { "eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi" };
 
-/* Flags compared: the defined arithmetic flags where the native run stopped, and DF. */
-static uint32_t compared_flags(const struct dt_seq *s, const struct dt_result *nat, uint16_t end_undef)
+/* What is compared where the native run stopped. */
+struct masks {
+    uint32_t flags;         /* the defined arithmetic flags, and DF */
+    uint16_t fsw;           /* x87 status word without the undefined condition codes */
+    bool fpu;               /* the case uses the x87 */
+};
+
+/* end_undef / end_fsw_undef: what is undefined at the end of the code run. */
+static struct masks compared_masks(const struct dt_seq *s, const struct dt_result *nat,
+                                   uint16_t end_undef, uint16_t end_fsw_undef)
 {
-    uint16_t undef = end_undef;
+    uint16_t undef = end_undef, fsw_undef = end_fsw_undef;
     if (nat->fault != DT_NO_FAULT) {
         const struct dt_part *p = dt_part_at(s, nat->regs.eip - DT_CODE_ADDR);
         undef = p ? p->undef_before : 0;
+        fsw_undef = p ? p->fsw_undef_before : 0;
     }
-    return (F_ARITH & ~(uint32_t)undef) | F_DF;
+    return (struct masks){ .flags = (F_ARITH & ~(uint32_t)undef) | F_DF,
+                           .fsw = (uint16_t)~fsw_undef, .fpu = s->tc.fpu_used != 0 };
 }
 
-static uint32_t compare(const struct dt_result *a, const struct dt_result *b, uint32_t flag_mask)
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+/* The x87 state from the FNSAVE images: control word, status word (masked),
+ * tag word and the eight registers in stack order, as 80-bit patterns.
+ * FIP, FCS, FOP, FDP and FDS (bytes 12..27) are not compared: they hold code
+ * and data addresses, selectors and opcodes that differ by design (the two
+ * sides save from different code at different selectors, and hosts update FOP
+ * differently); nor are the reserved upper halves of the first three dwords. */
+static uint32_t compare_fpu(const uint8_t *a, const uint8_t *b, uint16_t fsw_mask)
+{
+    uint32_t d = 0;
+    if (get16(a + DT_FPU_CW) != get16(b + DT_FPU_CW)) d |= 1u << D_FCW;
+    if ((get16(a + DT_FPU_SW) ^ get16(b + DT_FPU_SW)) & fsw_mask) d |= 1u << D_FSW;
+    if (get16(a + DT_FPU_TW) != get16(b + DT_FPU_TW)) d |= 1u << D_FTW;
+    for (int i = 0; i < 8; i++)
+        if (memcmp(a + DT_FPU_ST + 10 * i, b + DT_FPU_ST + 10 * i, 10)) d |= 1u << (D_ST0 + i);
+    return d;
+}
+
+static uint32_t compare(const struct dt_result *a, const struct dt_result *b, const struct masks *m)
 {
     uint32_t d = 0;
     for (int r = 0; r < DT_NREGS; r++)
         if (a->regs.r[r] != b->regs.r[r]) d |= 1u << r;
-    if ((a->regs.eflags ^ b->regs.eflags) & flag_mask) d |= 1u << D_FLAGS;
+    if ((a->regs.eflags ^ b->regs.eflags) & m->flags) d |= 1u << D_FLAGS;
     if (a->regs.eip != b->regs.eip) d |= 1u << D_EIP;
     if (a->fault != b->fault) d |= 1u << D_FAULT;
     if (memcmp(a->data, b->data, DT_DATA_SIZE)) d |= 1u << D_DATA;
     if (memcmp(a->stack, b->stack, DT_STACK_SIZE)) d |= 1u << D_STACK;
+    if (m->fpu) d |= compare_fpu(a->fpu, b->fpu, m->fsw);
     return d;
 }
 
@@ -149,7 +182,28 @@ static void print_regs(const char *label, const struct dt_regs *r, int fault, ui
     print_flags(r->eflags, mask);
     if (fault == DT_NO_FAULT) printf(" end\n");
     else if (fault == DT_RUNAWAY) printf(" RUNAWAY (no end within the budget)\n");
+    else if (fault == DT_FPU_STUB_FAILED) printf(" FRSTOR/FNSAVE around the case failed in plan86\n");
     else printf(" fault vector %d\n", fault);
+}
+
+/* An FNSAVE image: words, then each register as sign+exponent:mantissa and,
+ * where the host's long double is the x87 format, its value. */
+static void print_fpu(const char *label, const uint8_t *img, uint16_t fsw_mask)
+{
+    printf("    %-8s fcw=%04x fsw=%04x (compared bits %04x) ftw=%04x\n", label, get16(img + DT_FPU_CW),
+           get16(img + DT_FPU_SW), fsw_mask, get16(img + DT_FPU_TW));
+    for (int i = 0; i < 8; i++) {
+        const uint8_t *r = img + DT_FPU_ST + 10 * i;
+        uint64_t mant = 0;
+        for (int k = 7; k >= 0; k--) mant = mant << 8 | r[k];
+        printf("%s st%d=%04x:%016" PRIx64, i % 4 ? "" : "             ", i, get16(r + 8), mant);
+#if LDBL_MANT_DIG == 64
+        long double v = 0;
+        memcpy(&v, r, 10);
+        printf(" (%.5Lg)", v);
+#endif
+        if (i % 4 == 3) printf("\n");
+    }
 }
 
 static void print_code(const struct dt_seq *s)
@@ -178,42 +232,69 @@ static void print_mem_diff(const char *name, uint32_t base, const uint8_t *nat, 
 
 static void print_mismatch(const struct options *o, uint64_t index, const struct dt_seq *s,
                            const struct dt_result *nat, const struct dt_result *emu, uint32_t diff,
-                           uint32_t mask, const struct dt_part *culprit)
+                           const struct masks *m, const struct dt_part *culprit)
 {
     printf("MISMATCH seed=%" PRIu64 " index=%" PRIu64, o->seed, index);
-    if (culprit) printf(" first differing after +%04x %s (%d-bit)", culprit->off, culprit->name, culprit->size * 8);
+    if (culprit) printf(" first differing after +%04x %s", culprit->off, culprit->name);
+    if (culprit && culprit->size) printf(" (%d-bit)", culprit->size * 8);
     printf("\n");
     print_code(s);
     print_regs("initial", &s->tc.init, DT_NO_FAULT, F_ARITH | F_DF);
-    print_regs("native", &nat->regs, nat->fault, mask);
-    print_regs("plan86", &emu->regs, emu->fault, mask);
+    print_regs("native", &nat->regs, nat->fault, m->flags);
+    print_regs("plan86", &emu->regs, emu->fault, m->flags);
+    if (m->fpu) {
+        print_fpu("initial", s->tc.fpu_init, 0xFFFF);
+        print_fpu("native", nat->fpu, m->fsw);
+        print_fpu("plan86", emu->fpu, m->fsw);
+    }
     printf("    differs:");
     for (int r = 0; r < DT_NREGS; r++)
         if (diff & (1u << r)) printf(" %s", reg_names[r]);
     if (diff & (1u << D_FLAGS)) printf(" eflags");
     if (diff & (1u << D_EIP)) printf(" eip");
     if (diff & (1u << D_FAULT)) printf(" fault");
+    if (diff & (1u << D_FCW)) printf(" fcw");
+    if (diff & (1u << D_FSW)) printf(" fsw");
+    if (diff & (1u << D_FTW)) printf(" ftw");
+    for (int i = 0; i < 8; i++)
+        if (diff & (1u << (D_ST0 + i))) printf(" st%d", i);
     if (diff & (1u << D_DATA)) print_mem_diff("data", DT_DATA_ADDR, nat->data, emu->data, DT_DATA_SIZE);
     if (diff & (1u << D_STACK)) print_mem_diff("stack", DT_STACK_ADDR, nat->stack, emu->stack, DT_STACK_SIZE);
-    printf("  (memory shown native/plan86)\n    reproduce: difftest --seed %" PRIu64 " --index %" PRIu64 "\n\n",
-           o->seed, index);
+    printf("  (memory shown native/plan86)\n    reproduce: difftest --seed %" PRIu64 " --index %" PRIu64
+           " --x87-percent %d\n\n", o->seed, index, o->gen.x87_percent);
 }
 
 /* ---------------------------------------------------------------- diagnosis and summary */
 
-/* The first part after which a prefix of the sequence already mismatches. */
+/* Whether the first `len` code bytes of the sequence already mismatch, with
+ * the given flags and condition codes undefined at their end; -1: no helper. */
+static int prefix_differs(struct helper *h, struct dt_emu *e, const struct dt_seq *s, uint32_t len,
+                          uint16_t undef, uint16_t fsw_undef)
+{
+    struct dt_case tc = s->tc;
+    tc.code_len = len;
+    struct dt_result nat, emu;
+    if (helper_run(h, &tc, 1, &nat)) return -1;
+    dt_emu_run(e, &tc, &emu);
+    struct masks m = compared_masks(s, &nat, undef, fsw_undef);
+    return compare(&nat, &emu, &m) != 0;
+}
+
+/* The first part after which a prefix of the sequence already mismatches; for
+ * an x87 case, the empty prefix (FRSTOR then FNSAVE) comes first. */
 static const struct dt_part *first_bad_part(struct helper *h, struct dt_emu *e, const struct dt_seq *s)
 {
+    static const struct dt_part round_trip = { .name = "(frstor+fnsave of the initial state)" };
     const struct dt_part *last = s->nparts ? &s->part[s->nparts - 1] : NULL;
+    if (s->tc.fpu_used) {
+        int d = prefix_differs(h, e, s, 0, 0, 0);
+        if (d) return d > 0 ? &round_trip : last;
+    }
     for (int k = 0; k < s->nparts; k++) {
         const struct dt_part *p = &s->part[k];
         if (!p->cut_ok) continue;
-        struct dt_case tc = s->tc;
-        tc.code_len = p->off + p->len;
-        struct dt_result nat, emu;
-        if (helper_run(h, &tc, 1, &nat)) return last;
-        dt_emu_run(e, &tc, &emu);
-        if (compare(&nat, &emu, compared_flags(s, &nat, p->undef_after))) return p;
+        int d = prefix_differs(h, e, s, p->off + p->len, p->undef_after, p->fsw_undef_after);
+        if (d) return d > 0 ? p : last;
     }
     return last;
 }
@@ -261,9 +342,12 @@ static void summary_print(struct summary *sum)
     if (!sum->n) return;
     qsort(sum->g, sum->n, sizeof *sum->g, by_count);
     printf("mismatches by first differing instruction:\n");
-    for (size_t k = 0; k < sum->n; k++)
-        printf("  %8" PRIu64 "  %-24s %2d-bit  (first: index %" PRIu64 ")\n", sum->g[k].count,
-               sum->g[k].name, sum->g[k].size * 8, sum->g[k].first_index);
+    for (size_t k = 0; k < sum->n; k++) {
+        printf("  %8" PRIu64 "  %-32s", sum->g[k].count, sum->g[k].name);
+        if (sum->g[k].size) printf(" %2d-bit", sum->g[k].size * 8);
+        else printf("       ");
+        printf("  (first: index %" PRIu64 ")\n", sum->g[k].first_index);
+    }
 }
 
 /* ---------------------------------------------------------------- main loop */
@@ -279,8 +363,8 @@ struct run {
 static void check_one(struct run *r, uint64_t index, const struct dt_seq *s,
                       const struct dt_result *nat, const struct dt_result *emu, bool verbose)
 {
-    uint32_t mask = compared_flags(s, nat, s->final_undef);
-    uint32_t diff = compare(nat, emu, mask);
+    struct masks m = compared_masks(s, nat, s->final_undef, s->final_fsw_undef);
+    uint32_t diff = compare(nat, emu, &m);
     r->parts += (uint64_t)s->nparts;
     if (nat->fault != DT_NO_FAULT) r->faults++;
     if (!diff) {
@@ -288,14 +372,18 @@ static void check_one(struct run *r, uint64_t index, const struct dt_seq *s,
             printf("match seed=%" PRIu64 " index=%" PRIu64 "\n", r->o->seed, index);
             print_code(s);
             print_regs("initial", &s->tc.init, DT_NO_FAULT, F_ARITH | F_DF);
-            print_regs("both", &nat->regs, nat->fault, mask);
+            print_regs("both", &nat->regs, nat->fault, m.flags);
+            if (m.fpu) {
+                print_fpu("initial", s->tc.fpu_init, 0xFFFF);
+                print_fpu("both", nat->fpu, m.fsw);
+            }
         }
         return;
     }
     const struct dt_part *culprit =
         r->sum.mismatches < MAX_DIAGNOSED ? first_bad_part(&r->h, r->e, s) : NULL;
     if (verbose || r->sum.mismatches < (uint64_t)r->o->show)
-        print_mismatch(r->o, index, s, nat, emu, diff, mask, culprit);
+        print_mismatch(r->o, index, s, nat, emu, diff, &m, culprit);
     summary_add(&r->sum, culprit, index);
 }
 
@@ -311,7 +399,7 @@ static int run_all(struct run *r)
     for (uint64_t base = first; rc == 0 && base < end; base += BATCH) {
         uint32_t n = (uint32_t)(end - base < BATCH ? end - base : BATCH);
         for (uint32_t k = 0; k < n; k++) {
-            dt_generate(o->seed, base + k, o->max_insns, &seqs[k]);
+            dt_generate(o->seed, base + k, &o->gen, &seqs[k]);
             cases[k] = seqs[k].tc;
         }
         if (helper_run(&r->h, cases, n, nat)) { rc = -1; break; }
@@ -337,16 +425,20 @@ static const char *default_helper(const char *argv0, char *buf, size_t len)
 static int parse_options(int argc, char **argv, struct options *o, char *helper_buf, size_t len)
 {
     const char *env_seed = getenv("DIFFTEST_SEED");
-    *o = (struct options){ .count = 100000, .index = -1, .max_insns = 8, .show = 10 };
+    *o = (struct options){ .count = 100000, .index = -1, .show = 10,
+                           .gen = { .max_insns = 8, .x87_percent = X87_DEFAULT_PERCENT } };
     o->seed = env_seed ? strtoull(env_seed, NULL, 0) : (uint64_t)time(NULL);
     o->helper = default_helper(argv[0], helper_buf, len);
     for (int k = 1; k < argc; k++) {
         const char *a = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+        if (!strcmp(a, "--x87")) { o->gen.x87_percent = X87_DEFAULT_PERCENT; continue; }
+        if (!strcmp(a, "--no-x87")) { o->gen.x87_percent = 0; continue; }
         if (!v) goto bad;
         if (!strcmp(a, "--seed")) o->seed = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--count")) o->count = strtoull(v, NULL, 0);
         else if (!strcmp(a, "--index")) o->index = (int64_t)strtoull(v, NULL, 0);
-        else if (!strcmp(a, "--max-insns")) o->max_insns = atoi(v);
+        else if (!strcmp(a, "--max-insns")) o->gen.max_insns = atoi(v);
+        else if (!strcmp(a, "--x87-percent")) o->gen.x87_percent = atoi(v);
         else if (!strcmp(a, "--show")) o->show = atoi(v);
         else if (!strcmp(a, "--helper")) o->helper = v;
         else goto bad;
@@ -355,7 +447,7 @@ static int parse_options(int argc, char **argv, struct options *o, char *helper_
     return 0;
 bad:
     fprintf(stderr, "usage: difftest [--seed S] [--count N] [--index I] [--max-insns M] "
-                    "[--show K] [--helper PATH]\n");
+                    "[--show K] [--helper PATH] [--x87 | --no-x87 | --x87-percent P]\n");
     return -1;
 }
 
@@ -372,8 +464,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "difftest: cannot set up (emulator or helper %s)\n", o.helper);
         return 2;
     }
-    printf("difftest: seed %" PRIu64 ", %" PRIu64 " sequences of up to %d instructions\n",
-           o.seed, o.index >= 0 ? 1 : o.count, o.max_insns);
+    printf("difftest: seed %" PRIu64 ", %" PRIu64 " sequences of up to %d instructions, %d%% with x87\n",
+           o.seed, o.index >= 0 ? 1 : o.count, o.gen.max_insns, o.gen.x87_percent);
     int rc = run_all(&r);
     helper_stop(&r.h);
     dt_emu_free(r.e);

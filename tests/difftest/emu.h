@@ -9,6 +9,8 @@
 
 /* Reported as the fault when the guest neither ends nor faults in time. */
 #define DT_RUNAWAY 256
+/* Reported as the fault when plan86's FRSTOR or FNSAVE around an x87 case fails. */
+#define DT_FPU_STUB_FAILED 257
 
 struct dt_emu;
 

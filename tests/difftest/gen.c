@@ -8,44 +8,20 @@
  * "base") points into the data buffer and is never written; ESP is tracked
  * statically. A memory operand picks a target inside a buffer and a random
  * addressing form, then solves for the displacement, setting up an index
- * register with a MOV first when the form needs one.
+ * register with a MOV first when the form needs one. The x87 forms and the
+ * initial FPU state live in gen_x87.c; a sequence that uses the FPU draws
+ * each instruction from either half.
  */
 #include "gen.h"
 
 #include <stddef.h>
 #include <string.h>
 
-enum { CF = 0x1, PF = 0x4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800, DF = 0x400 };
-#define ALLF (CF | PF | AF | ZF | SF | OF)
-enum { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
-#define RB(r) (1u << (r))
-
-/* What the generator knows while it emits: can be rolled back as a whole. */
-struct track {
-    uint32_t len;
-    int nparts;
-    uint16_t undef;
-    bool df;
-    bool known[8];
-    uint32_t val[8];
-};
-
-struct gen {
-    uint32_t rng;
-    struct dt_seq *seq;
-    int base;           /* register pointing into the data buffer, never written */
-    int skip_depth;     /* inside a forward-jump region */
-    uint32_t reserved;  /* registers set up for the instruction being built */
-    struct track t;
-};
+#include "gen_priv.h"
 
 /* ---------------------------------------------------------------- randomness */
 
-static uint32_t rnd(struct gen *g) { return dt_xorshift(&g->rng); }
-static uint32_t below(struct gen *g, uint32_t n) { return rnd(g) % n; }
-static bool one_in(struct gen *g, uint32_t n) { return below(g, n) == 0; }
-
-static uint32_t interesting(struct gen *g)
+uint32_t interesting(struct gen *g)
 {
     static const uint32_t special[] = {
         0, 1, 2, 7, 8, 9, 10, 0x0F, 0x10, 0x1F, 0x20, 0x7F, 0x80, 0x99, 0xFF, 0x100,
@@ -64,12 +40,12 @@ static uint32_t interesting(struct gen *g)
 /* ---------------------------------------------------------------- emission */
 
 static uint8_t *code(struct gen *g) { return g->seq->tc.code; }
-static void put8(struct gen *g, uint32_t b)
+void put8(struct gen *g, uint32_t b)
 {
     if (g->t.len < DT_CODE_MAX) code(g)[g->t.len] = (uint8_t)b;
     g->t.len++;
 }
-static void put_le(struct gen *g, uint32_t v, int bytes)
+void put_le(struct gen *g, uint32_t v, int bytes)
 {
     for (int k = 0; k < bytes; k++) put8(g, v >> (8 * k));
 }
@@ -79,18 +55,20 @@ static void put_opcode(struct gen *g, uint16_t op)
     put8(g, op & 0xFF);
 }
 
-static void part_begin(struct gen *g, const char *name, int size, bool setup)
+void part_begin(struct gen *g, const char *name, int size, bool setup)
 {
     struct dt_part *p = &g->seq->part[g->t.nparts];
     *p = (struct dt_part){ .name = name, .off = (uint16_t)g->t.len, .size = (uint8_t)size,
-                           .setup = setup, .undef_before = g->t.undef };
+                           .setup = setup, .undef_before = g->t.undef,
+                           .fsw_undef_before = g->t.fsw_undef };
 }
-static void part_end(struct gen *g, uint16_t def, uint16_t undef)
+void part_end(struct gen *g, uint16_t def, uint16_t undef)
 {
     struct dt_part *p = &g->seq->part[g->t.nparts++];
     g->t.undef = (uint16_t)((g->t.undef & ~def) | undef);
     p->len = (uint8_t)(g->t.len - p->off);
     p->undef_after = g->t.undef;
+    p->fsw_undef_after = g->t.fsw_undef;
     p->cut_ok = g->skip_depth == 0;
 }
 
@@ -109,7 +87,7 @@ static int pick_writable(struct gen *g, int size)
         if (writable(g, n, size)) return n;
     }
 }
-static void clobber(struct gen *g, int n, int size) { g->t.known[full_reg(n, size)] = false; }
+void clobber(struct gen *g, int n, int size) { g->t.known[full_reg(n, size)] = false; }
 static void clobber_mask(struct gen *g, uint32_t mask)
 {
     for (int r = 0; r < 8; r++)
@@ -129,13 +107,6 @@ static void setup_mov(struct gen *g, int r, uint32_t v)
 
 /* ---------------------------------------------------------------- memory operands */
 
-struct mem_op {
-    uint8_t mod, rm, sib;
-    bool has_sib;
-    uint8_t disp_len;
-    uint32_t disp;
-};
-
 static uint32_t data_target(struct gen *g) { return DT_DATA_ADDR + 32 + below(g, DT_DATA_SIZE - 96); }
 static uint32_t stack_target(struct gen *g)
 {
@@ -153,12 +124,14 @@ static void set_disp(struct gen *g, struct mem_op *m, uint32_t disp, bool zero_o
     else { m->mod = 2; m->disp_len = 4; }
 }
 
-/* Plans a memory operand inside a buffer; may emit a set-up MOV for an index.
- * allow_esp: ESP may serve as the base (not for POP r/m). */
-static void plan_mem(struct gen *g, struct mem_op *m, bool allow_esp)
+uint32_t pick_mem_target(struct gen *g, bool allow_esp, bool *on_stack)
 {
-    bool on_stack = allow_esp && one_in(g, 4);
-    uint32_t target = on_stack ? stack_target(g) : data_target(g);
+    *on_stack = allow_esp && one_in(g, 4);
+    return *on_stack ? stack_target(g) : data_target(g);
+}
+
+void plan_mem_at(struct gen *g, struct mem_op *m, uint32_t target, bool on_stack)
+{
     int base = on_stack ? ESP : g->base;
     bool use_base = !one_in(g, 5), use_index = one_in(g, 3);
     int index = -1, scale = (int)below(g, 4);
@@ -188,7 +161,16 @@ static void plan_mem(struct gen *g, struct mem_op *m, bool allow_esp)
     else set_disp(g, m, disp, base != EBP);
 }
 
-static void put_modrm(struct gen *g, const struct mem_op *m, int reg)
+/* Plans a memory operand inside a buffer; may emit a set-up MOV for an index.
+ * allow_esp: ESP may serve as the base (not for POP r/m). */
+static void plan_mem(struct gen *g, struct mem_op *m, bool allow_esp)
+{
+    bool on_stack;
+    uint32_t target = pick_mem_target(g, allow_esp, &on_stack);
+    plan_mem_at(g, m, target, on_stack);
+}
+
+void put_modrm(struct gen *g, const struct mem_op *m, int reg)
 {
     put8(g, (uint32_t)(m->mod << 6 | reg << 3 | m->rm));
     if (m->has_sib) put8(g, m->sib);
@@ -513,8 +495,8 @@ static bool emit_flagop(struct gen *g, const struct form *f)
     return true;
 }
 
-static void emit_fixed(struct gen *g, const char *name, const uint8_t *b, int n,
-                       uint16_t def, uint16_t undef)
+void emit_fixed(struct gen *g, const char *name, const uint8_t *b, int n,
+                uint16_t def, uint16_t undef)
 {
     part_begin(g, name, 4, false);
     for (int k = 0; k < n; k++) put8(g, b[k]);
@@ -680,6 +662,7 @@ static bool emit_jump(struct gen *g, const struct form *f)
     }
     for (int k = 0; k < rel_len; k++) code(g)[rel_at + (uint32_t)k] = (uint8_t)(rel >> (8 * k));
     g->t.undef |= after_jump.undef;
+    g->t.fsw_undef |= after_jump.fsw_undef;
     for (int r = 0; r < 8; r++)
         g->t.known[r] = g->t.known[r] && after_jump.known[r] && g->t.val[r] == after_jump.val[r];
     return true;
@@ -688,7 +671,6 @@ static bool emit_jump(struct gen *g, const struct form *f)
 #define ROW(nm, fn, o8, ov, ex, sz, od, mr, im, w, iw, rd, def, und, lk, st, pa, wt) \
     { nm, fn, o8, ov, ex, sz, od, mr, im, w, iw, rd, def, und, lk, st, pa, wt }
 #define NONE 0xFFFF
-#define LOGIC_DEF (CF | PF | ZF | SF | OF)
 #define ALU(a, nm, rd, def, und, w)                                                              \
     ROW(nm " r/m,r", emit_generic, a * 8, a * 8 + 1, -1, SA, O_RM_REG, M_ANY, I_NONE, w ? W_RM : 0, 0, rd, def, und, w, 0, 0, 1), \
     ROW(nm " r,r/m", emit_generic, a * 8 + 2, a * 8 + 3, -1, SA, O_RM_REG, M_ANY, I_NONE, w ? W_REG : 0, 0, rd, def, und, false, 0, 0, 1), \
@@ -819,15 +801,19 @@ static const struct form *pick_form(struct gen *g)
     }
 }
 
+/* Share of x87 instructions in a sequence that uses the FPU, in percent. */
+#define X87_SHARE 60
+
 /* One tested instruction (with its set-up); a failed attempt leaves no trace. */
 static bool emit_one(struct gen *g, bool allow_jumps)
 {
     for (int tries = 0; tries < 64; tries++) {
-        const struct form *f = pick_form(g);
-        if (!allow_jumps && f->emit == emit_jump) continue;
+        bool x87 = g->x87 && below(g, 100) < X87_SHARE;
+        const struct form *f = x87 ? NULL : pick_form(g);
+        if (f && !allow_jumps && f->emit == emit_jump) continue;
         struct track before = g->t;
         g->reserved = 0;
-        bool ok = f->emit(g, f);
+        bool ok = x87 ? x87_emit_one(g) : f->emit(g, f);
         g->reserved = 0;
         if (ok) return true;
         g->t = before;
@@ -843,12 +829,28 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-void dt_generate(uint64_t seed, uint64_t index, int max_insns, struct dt_seq *out)
+/* Whether sequence `index` uses the FPU, and its initial FPU state: drawn from
+ * a stream of their own, so the integer-only sequences of a seed are the same
+ * with and without x87 generation. */
+static bool pick_x87(uint64_t seed, uint64_t index, int percent, struct dt_case *tc)
+{
+    if (percent <= 0) return false;
+    uint32_t rng = (uint32_t)splitmix64(splitmix64(seed ^ 0x8087808780878087ull) ^ index);
+    if (!rng) rng = 0x3C6EF372u;
+    if (dt_xorshift(&rng) % 100 >= (uint32_t)percent) return false;
+    tc->fpu_used = 1;
+    x87_initial_state(&rng, tc->fpu_init);
+    return true;
+}
+
+void dt_generate(uint64_t seed, uint64_t index, const struct dt_gen_opts *opts, struct dt_seq *out)
 {
     memset(out, 0, sizeof *out);
     struct gen g = { .seq = out };
     g.rng = (uint32_t)splitmix64(splitmix64(seed) ^ index);
     if (!g.rng) g.rng = 0x6A09E667u;
+    g.x87 = pick_x87(seed, index, opts->x87_percent, &out->tc);
+    int max_insns = opts->max_insns;
     static const int bases[] = { EAX, ECX, EDX, EBX, EBP, ESI, EDI };
     g.base = bases[below(&g, 7)];
     struct dt_regs *in = &out->tc.init;
@@ -873,6 +875,7 @@ void dt_generate(uint64_t seed, uint64_t index, int max_insns, struct dt_seq *ou
     out->tc.code_len = g.t.len;
     out->nparts = g.t.nparts;
     out->final_undef = g.t.undef;
+    out->final_fsw_undef = g.t.fsw_undef;
 }
 
 const struct dt_part *dt_part_at(const struct dt_seq *s, uint32_t off)

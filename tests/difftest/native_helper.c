@@ -9,6 +9,11 @@
  * stack and reported as the vector with the registers at the faulting
  * instruction; it never kills the helper.
  *
+ * A case that uses the x87 gets its FPU state by FRSTOR just before the
+ * sequence, and FNSAVE takes the FPU state at the terminator or, after a
+ * fault, once the kernel has restored the interrupted FPU state on sigreturn.
+ * FNSAVE leaves the FPU initialised, as the C code around expects.
+ *
  * The trampoline below keeps its state in the context page at DT_CTX_ADDR,
  * which both the assembly and the signal handler address absolutely.
  */
@@ -35,9 +40,17 @@ struct dt_ctx {
     uint32_t pad1[6];
     uint32_t host_esp;        /* 0x80 */
     int32_t fault;            /* 0x84 */
+    uint32_t fpu_used;        /* 0x88 */
+    uint32_t pad2[29];
+    uint8_t fpu_in[DT_FPU_IMAGE];   /* 0x100 */
+    uint8_t pad3[0x80 - DT_FPU_IMAGE];
+    uint8_t fpu_out[DT_FPU_IMAGE];  /* 0x180 */
 };
 _Static_assert(__builtin_offsetof(struct dt_ctx, out) == 0x40, "ctx layout");
 _Static_assert(__builtin_offsetof(struct dt_ctx, host_esp) == 0x80, "ctx layout");
+_Static_assert(__builtin_offsetof(struct dt_ctx, fpu_used) == 0x88, "ctx layout");
+_Static_assert(__builtin_offsetof(struct dt_ctx, fpu_in) == 0x100, "ctx layout");
+_Static_assert(__builtin_offsetof(struct dt_ctx, fpu_out) == 0x180, "ctx layout");
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -56,6 +69,10 @@ __asm__(
     "difft_enter:\n"
     "  pushl %ebp\n  pushl %ebx\n  pushl %esi\n  pushl %edi\n"
     "  movl %esp, " CTX(0x80) "\n"
+    "  testl $1, " CTX(0x88) "\n"
+    "  jz 1f\n"
+    "  frstor " CTX(0x100) "\n"
+    "1:\n"
     "  pushl " CTX(32) "\n"
     "  popfl\n"
     "  movl " CTX(0) ", %eax\n"
@@ -82,6 +99,7 @@ __asm__(
     "  pushfl\n"
     "  popl " CTX(0x60) "\n"
     "  cld\n"
+    "  call difft_save_fpu\n"
     "  popl %edi\n  popl %esi\n  popl %ebx\n  popl %ebp\n"
     "  ret\n"
     ".globl difft_fault_return\n"
@@ -89,7 +107,14 @@ __asm__(
     "difft_fault_return:\n"
     "  movl " CTX(0x80) ", %esp\n"
     "  cld\n"
+    "  call difft_save_fpu\n"
     "  popl %edi\n  popl %esi\n  popl %ebx\n  popl %ebp\n"
+    "  ret\n"
+    "difft_save_fpu:\n"
+    "  testl $1, " CTX(0x88) "\n"
+    "  jz 1f\n"
+    "  fnsave " CTX(0x180) "\n"
+    "1:\n"
     "  ret\n");
 
 static struct dt_ctx *ctx_page(void) { return (struct dt_ctx *)(uintptr_t)DT_CTX_ADDR; }
@@ -166,12 +191,16 @@ static void run_case(const struct dt_case *tc, struct dt_result *res)
     ctx->in = tc->init;
     ctx->in.eip = DT_CODE_ADDR;
     ctx->fault = DT_NO_FAULT;
+    ctx->fpu_used = tc->fpu_used ? 1 : 0;
+    memcpy(ctx->fpu_in, tc->fpu_init, DT_FPU_IMAGE);
     difft_enter();
     res->regs = ctx->out;
     res->fault = ctx->fault;
     if (res->fault == DT_NO_FAULT) res->regs.eip = DT_CODE_ADDR + len;
     memcpy(res->data, (void *)(uintptr_t)DT_DATA_ADDR, DT_DATA_SIZE);
     memcpy(res->stack, (void *)(uintptr_t)DT_STACK_ADDR, DT_STACK_SIZE);
+    if (tc->fpu_used) memcpy(res->fpu, ctx->fpu_out, DT_FPU_IMAGE);
+    else memset(res->fpu, 0, DT_FPU_IMAGE);
 }
 
 static int read_full(void *buf, size_t len)

@@ -7,6 +7,10 @@
  * data and stack buffers from a 32-bit seed identically on both sides, so the
  * buffers never cross the pipe on the way in.
  *
+ * x87: a case that uses the FPU carries a 108-byte FNSAVE image (32-bit
+ * protected-mode layout) that both sides FRSTOR before the sequence, and its
+ * result carries the FNSAVE image taken where the sequence ended or faulted.
+ *
  * Pipe framing: driver -> helper: uint32_t n, then n struct dt_case;
  * helper -> driver: n struct dt_result. n == 0 asks the helper to exit.
  */
@@ -26,6 +30,14 @@
 #define DT_STACK_START (DT_STACK_ADDR + 384u)  /* initial ESP */
 #define DT_CODE_MAX 1024u          /* sequence bytes, terminator excluded */
 
+/* FNSAVE / FRSTOR image, 32-bit protected-mode layout. */
+#define DT_FPU_IMAGE 108u
+enum {
+    DT_FPU_CW = 0, DT_FPU_SW = 4, DT_FPU_TW = 8,   /* 16-bit words (upper halves reserved) */
+    DT_FPU_FIP = 12, DT_FPU_FCS_FOP = 16, DT_FPU_FDP = 20, DT_FPU_FDS = 24,
+    DT_FPU_ST = 28,                                 /* ST(0)..ST(7), 10 bytes each */
+};
+
 enum { DT_NREGS = 8 };
 #define DT_NO_FAULT (-1)
 
@@ -39,7 +51,9 @@ struct dt_case {
     struct dt_regs init;       /* eip is DT_CODE_ADDR */
     uint32_t mem_seed;         /* dt_fill() seed of the data and stack buffers */
     uint32_t code_len;
+    uint32_t fpu_used;         /* nonzero: FRSTOR fpu_init before, FNSAVE after */
     uint8_t code[DT_CODE_MAX];
+    uint8_t fpu_init[DT_FPU_IMAGE];
 };
 
 struct dt_result {
@@ -47,6 +61,7 @@ struct dt_result {
     int32_t fault;             /* exception vector, or DT_NO_FAULT */
     uint8_t data[DT_DATA_SIZE];
     uint8_t stack[DT_STACK_SIZE];
+    uint8_t fpu[DT_FPU_IMAGE];  /* FNSAVE image when the case uses the FPU, else zero */
 };
 
 /* A small, fast, reproducible generator (xorshift32); state must not be 0. */
