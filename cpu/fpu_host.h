@@ -27,7 +27,10 @@ enum host_op {
     HOP_LD_F32, HOP_LD_F64, HOP_LD_I16, HOP_LD_I32, HOP_LD_I64, HOP_LD_BCD,
     /* in[0] -> mem */
     HOP_ST_F32, HOP_ST_F64, HOP_ST_I16, HOP_ST_I32, HOP_ST_I64, HOP_ST_BCD,
-    HOP_COUNT
+    /* ST0 := in[0] op mem, by ModRM.reg (FCOMP compares as FCOM), per format */
+    HOP_ARITH_F32, HOP_ARITH_F64 = HOP_ARITH_F32 + 8, HOP_ARITH_I32 = HOP_ARITH_F64 + 8,
+    HOP_ARITH_I16 = HOP_ARITH_I32 + 8,
+    HOP_COUNT = HOP_ARITH_I16 + 8
 };
 
 /* Operands and results of one host operation.

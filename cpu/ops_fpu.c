@@ -98,19 +98,19 @@ static struct f80 f80_from_bytes(const uint8_t *b)
     return v;
 }
 
-/* Converts memory bytes to 80 bits. False when an unmasked exception
- * (SNaN: IE, denormal: DE) stops the instruction. */
-static bool convert_in(struct cpu *c, enum mem_fmt fmt, const uint8_t *bytes, struct f80 *out)
+/* Converts memory bytes to 80 bits (FLD); returns the exceptions of the
+ * conversion (SNaN: IE, denormal: DE), not yet committed. */
+static unsigned convert_in(struct cpu *c, enum mem_fmt fmt, const uint8_t *bytes, struct f80 *out)
 {
     if (fmt == MF_F80) {
         *out = f80_from_bytes(bytes);
-        return true;
+        return 0;
     }
     struct host_x87 x = {0};
     memcpy(x.mem, bytes, mem_formats[fmt].bytes);
     unsigned exc = host_exec(c, mem_formats[fmt].load, &x);
     *out = x.out[0];
-    return fpu_signal(c, exc, BLOCK_ARITH);
+    return exc;
 }
 
 /* ---- arithmetic and compares ---- */
@@ -130,6 +130,15 @@ static void deliver(struct fpu *f, int dst, struct f80 v, int pops)
     while (pops-- > 0) fpu_pop(f);
 }
 
+/* Commits a host result to st(dst) and pops, unless an unmasked
+ * pre-computation exception stops it. */
+static void arith_finish(struct cpu *c, int dst, int pops, const struct host_x87 *x, unsigned exc)
+{
+    struct fpu *f = &c->fpu;
+    take_cc(f, x->sw, FSW_C1);
+    if (fpu_signal(c, exc, BLOCK_ARITH)) deliver(f, dst, x->out[0], pops);
+}
+
 /* st(dst) := st(dst) op src, then pops; src NULL: an empty register. */
 static void arith(struct cpu *c, enum host_op op, int dst, const struct f80 *src, int pops)
 {
@@ -140,45 +149,67 @@ static void arith(struct cpu *c, enum host_op op, int dst, const struct f80 *src
     }
     struct host_x87 x = { .in = { *st_ref(f, dst), *src } };
     unsigned exc = host_exec(c, op, &x);
-    take_cc(f, x.sw, FSW_C1);
-    if (fpu_signal(c, exc, BLOCK_ARITH)) deliver(f, dst, x.out[0], pops);
+    arith_finish(c, dst, pops, &x, exc);
 }
 
 /* Compare arguments: bit 0 unordered (FUCOM*), bits 1..2 pops, bit 3 the
  * result goes to EFLAGS (FCOMI*). */
 enum { CMP_UNORDERED = 1, CMP_POP1 = 2, CMP_POP2 = 4, CMP_EFLAGS = 8 };
 
+/* Commits a compare's condition codes (or EFLAGS) and pops. */
+static void compare_finish(struct cpu *c, uint16_t cc, int arg)
+{
+    struct fpu *f = &c->fpu;
+    cc &= FSW_C0 | FSW_C2 | FSW_C3;
+    if (arg & CMP_EFLAGS) {   /* C1 is left alone unless the stack faulted */
+        flags_set(c, F_ZF | F_PF | F_CF | F_OF | F_SF | F_AF,
+                  ((cc & FSW_C3) ? F_ZF : 0) | ((cc & FSW_C2) ? F_PF : 0) | ((cc & FSW_C0) ? F_CF : 0));
+    } else {
+        take_cc(f, cc, FSW_C0 | FSW_C2 | FSW_C3);
+        clear_c1(f);
+    }
+    for (int pops = (arg >> 1) & 3; pops > 0; pops--) fpu_pop(f);
+}
+
+/* Masked stack underflow of a compare: unordered. */
+static void compare_underflow(struct cpu *c, int arg)
+{
+    if (stack_fault(c, false)) compare_finish(c, FSW_C0 | FSW_C2 | FSW_C3, arg);
+}
+
 static void compare(struct cpu *c, const struct f80 *src, int arg)
 {
     struct fpu *f = &c->fpu;
-    uint16_t cc = FSW_C0 | FSW_C2 | FSW_C3;       /* unordered */
     if (!src || st_empty(f, 0)) {
-        if (!stack_fault(c, false)) return;
-    } else {
-        struct host_x87 x = { .in = { *st_ref(f, 0), *src } };
-        unsigned exc = host_exec(c, (arg & CMP_UNORDERED) ? HOP_UCOM : HOP_COM, &x);
-        if (!fpu_signal(c, exc, FSW_IE | FSW_DE)) return;
-        cc = x.sw & (FSW_C0 | FSW_C2 | FSW_C3);
+        compare_underflow(c, arg);
+        return;
     }
-    if (arg & CMP_EFLAGS)
-        flags_set(c, F_ZF | F_PF | F_CF | F_OF | F_SF | F_AF,
-                  ((cc & FSW_C3) ? F_ZF : 0) | ((cc & FSW_C2) ? F_PF : 0) | ((cc & FSW_C0) ? F_CF : 0));
-    else
-        take_cc(f, cc, FSW_C0 | FSW_C2 | FSW_C3);
-    clear_c1(f);
-    for (int pops = (arg >> 1) & 3; pops > 0; pops--) fpu_pop(f);
+    struct host_x87 x = { .in = { *st_ref(f, 0), *src } };
+    unsigned exc = host_exec(c, (arg & CMP_UNORDERED) ? HOP_UCOM : HOP_COM, &x);
+    if (fpu_signal(c, exc, FSW_IE | FSW_DE)) compare_finish(c, x.sw, arg);
 }
+
+/* Host operation of the memory-operand arithmetic group, by format. */
+static const uint8_t arith_mem_base[] = {
+    [MF_F32] = HOP_ARITH_F32, [MF_F64] = HOP_ARITH_F64, [MF_I32] = HOP_ARITH_I32, [MF_I16] = HOP_ARITH_I16,
+};
 
 static void op_arith_mem(struct cpu *c, const struct insn *i, int fmt)
 {
     struct fpu *f = &c->fpu;
-    uint8_t m[10];
-    struct f80 v;
-    fpu_mem_read(c, i, 0, m, mem_formats[fmt].bytes);
-    bool have = !st_empty(f, 0);
-    if (have && !convert_in(c, (enum mem_fmt)fmt, m, &v)) return;
-    if (i->reg == 2 || i->reg == 3) compare(c, have ? &v : NULL, i->reg == 3 ? CMP_POP1 : 0);
-    else arith(c, arith_ops[i->reg], 0, have ? &v : NULL, 0);
+    bool is_compare = i->reg == 2 || i->reg == 3;
+    int arg = i->reg == 3 ? CMP_POP1 : 0;
+    struct host_x87 x = {0};
+    fpu_mem_read(c, i, 0, x.mem, mem_formats[fmt].bytes);
+    if (st_empty(f, 0)) {
+        if (is_compare) compare_underflow(c, arg);
+        else arith(c, HOP_ADD, 0, NULL, 0);
+        return;
+    }
+    x.in[0] = *st_ref(f, 0);
+    unsigned exc = host_exec(c, (enum host_op)(arith_mem_base[fmt] + i->reg), &x);
+    if (!is_compare) arith_finish(c, 0, 0, &x, exc);
+    else if (fpu_signal(c, exc, FSW_IE | FSW_DE)) compare_finish(c, x.sw, arg);
 }
 
 static void op_arith_st0(struct cpu *c, const struct insn *i, int unused)
@@ -199,12 +230,18 @@ static void op_compare_reg(struct cpu *c, const struct insn *i, int arg)
 
 /* ---- loads and stores ---- */
 
-/* Pushes v (NULL: the source register was empty), checking overflow first. */
+/* Stack overflow on a push: the QNaN indefinite goes on the stack when masked. */
+static void push_overflow(struct cpu *c)
+{
+    if (stack_fault(c, true)) fpu_push(&c->fpu, f80_indefinite);
+}
+
+/* Pushes v (NULL: the source register was empty; underflow wins). */
 static void push_checked(struct cpu *c, const struct f80 *v)
 {
     struct fpu *f = &c->fpu;
     if (!st_empty(f, -1) || !v) {
-        if (stack_fault(c, !st_empty(f, -1))) fpu_push(f, f80_indefinite);
+        if (stack_fault(c, v != NULL)) fpu_push(f, f80_indefinite);
         return;
     }
     clear_c1(f);
@@ -218,10 +255,10 @@ static void op_fld_mem(struct cpu *c, const struct insn *i, int fmt)
     struct f80 v;
     fpu_mem_read(c, i, 0, m, mem_formats[fmt].bytes);
     if (!st_empty(f, -1)) {
-        push_checked(c, NULL);
+        push_overflow(c);
         return;
     }
-    if (convert_in(c, (enum mem_fmt)fmt, m, &v)) push_checked(c, &v);
+    if (fpu_signal(c, convert_in(c, (enum mem_fmt)fmt, m, &v), BLOCK_ARITH)) push_checked(c, &v);
 }
 
 static void op_fld_reg(struct cpu *c, const struct insn *i, int unused)
@@ -236,7 +273,7 @@ static void op_fconst(struct cpu *c, const struct insn *i, int hop)
 {
     (void)i;
     if (!st_empty(&c->fpu, -1)) {
-        push_checked(c, NULL);
+        push_overflow(c);
         return;
     }
     struct host_x87 x = {0};
@@ -303,7 +340,6 @@ static void op_fcmov(struct cpu *c, const struct insn *i, int cc)
         if (stack_fault(c, false)) st_write(f, 0, f80_indefinite);
         return;
     }
-    clear_c1(f);
     if (cpu_cond(c, cc)) st_write(f, 0, *st_ref(f, i->rm));
 }
 
@@ -386,6 +422,7 @@ static void op_host_function(struct cpu *c, const struct insn *i, int arg)
     bool two = shape == SH_ST0_ST1 || shape == SH_POP_ST1;
     bool pushes = shape == SH_PUSH || shape == SH_PUSH_TRIG;
     if (st_empty(f, 0) || (two && st_empty(f, 1)) || (pushes && !st_empty(f, -1))) {
+        if (shape != SH_CC) f->sw &= (uint16_t)~FSW_C2;
         if (stack_fault(c, !st_empty(f, 0) && pushes)) masked_fault_result(f, shape);
         return;
     }
