@@ -64,6 +64,7 @@ enum plan86_stop_reason {
     PLAN86_STOP_IDLE,        /* deterministic: halted with no timer left to wake it */
     PLAN86_STOP_SHUTDOWN,    /* triple fault with no_reboot */
     PLAN86_STOP_TIMEOUT,     /* virtual time reached timeout_ns */
+    PLAN86_STOP_POWEROFF,    /* the guest powered the machine off (ACPI S5) */
 };
 
 /* Runs until the machine stops; may be called again after a stop request. */
