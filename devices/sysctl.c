@@ -1,39 +1,22 @@
-/* sysctl.c — port 0x92 fast A20/reset and the port 0x80 POST sink (see sysctl.h).
- *
- * The two board_* helpers are the only places that reach past machine.h: the
- * board has no A20 or "reset at the next step" call yet. They do exactly what
- * the board does for a triple fault (reset_pending + leave the CPU slice).
- */
+/* sysctl.c — port 0x92 fast A20/reset and the port 0x80 POST sink (see sysctl.h). */
 #include "sysctl.h"
 
-#include "cpu/cpu.h"
 #include "machine/machine.h"
 #include "machine/snapshot.h"
 
 #define PORT_A_RESET 0x01
 #define PORT_A_A20 0x02
 
-static void board_set_a20(struct machine *m, bool enabled)
-{
-    cpu_set_a20(m->cpu, enabled);
-}
-
-static void board_request_reset(struct machine *m)
-{
-    m->reset_pending = true;
-    cpu_request_exit(m->cpu);
-}
-
 void sysctl_set_a20(struct sysctl *s, bool enabled)
 {
     s->a20 = enabled;
-    board_set_a20(s->m, enabled);
+    machine_set_a20(s->m, enabled);
 }
 
 void sysctl_request_reset(struct sysctl *s)
 {
     s->resets_requested++;
-    board_request_reset(s->m);
+    machine_request_reset(s->m);
 }
 
 static uint32_t port_a_read(void *opaque, uint16_t port, int size)

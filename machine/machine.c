@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cpu/cpu.h"
+#include "board.h"
 #include "devices.h"
 
 /* Longest CPU slice, in instructions: bounds how late a stop request is seen. */
@@ -76,18 +77,28 @@ static uint64_t bus_now_ns(void *ctx)
     return machine_now_ns(ctx);
 }
 
-/* Called inside the CPU slice: the reset itself waits until the slice ends. */
-static void bus_shutdown(void *ctx)
+static void request_reset(struct machine *m, const char *why_no_reboot)
 {
-    struct machine *m = ctx;
     if (m->no_reboot) {
-        machine_request_stop(m, PLAN86_STOP_SHUTDOWN,
-                             "triple fault: the CPU shut down (no reboot: the machine was not reset)");
+        machine_request_stop(m, PLAN86_STOP_SHUTDOWN, why_no_reboot);
         return;
     }
     m->reset_pending = true;
     cpu_request_exit(m->cpu);
 }
+
+/* Called inside the CPU slice: the reset itself waits until the slice ends. */
+static void bus_shutdown(void *ctx)
+{
+    request_reset(ctx, "triple fault: the CPU shut down (no reboot: the machine was not reset)");
+}
+
+void machine_request_reset(struct machine *m)
+{
+    request_reset(m, "the guest reset the machine (no reboot: stopped instead)");
+}
+
+void machine_set_a20(struct machine *m, bool enabled) { cpu_set_a20(m->cpu, enabled); }
 
 static void basic_intc_set_intr(void *opaque, bool level)
 {
@@ -148,8 +159,8 @@ static bool create_cpu(struct machine *m, char *err, size_t err_size)
     return m->cpu != NULL;
 }
 
-struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
-                            char *err, size_t err_size)
+struct machine *machine_new_bare(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
+                                 char *err, size_t err_size)
 {
     struct machine *m = calloc(1, sizeof *m);
     if (!m) {
@@ -175,10 +186,34 @@ struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_p
     return m;
 }
 
+struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
+                            char *err, size_t err_size)
+{
+    struct machine *m = machine_new_bare(ram_size, deterministic, ns_per_insn, err, err_size);
+    if (!m)
+        return NULL;
+    m->board = calloc(1, sizeof *m->board);
+    if (!m->board) {
+        set_error(err, err_size, "board", "out of memory");
+        machine_free(m);
+        return NULL;
+    }
+    if (board_attach(m, m->board, err, err_size)) {
+        machine_free(m);
+        return NULL;
+    }
+    cpu_reset(m->cpu);
+    return m;
+}
+
 void machine_free(struct machine *m)
 {
     if (!m)
         return;
+    if (m->board) {
+        board_free(m->board);
+        free(m->board);
+    }
     if (m->cpu)
         cpu_free(m->cpu);
     port_logs_close(&m->port_logs);
@@ -234,6 +269,15 @@ bool machine_phys_write(struct machine *m, uint32_t paddr, const void *src, size
     size_t fits = m->ram_size - paddr < len ? m->ram_size - paddr : len;
     memcpy(m->ram + paddr, src, fits);
     cpu_phys_written(m->cpu, paddr, (uint32_t)fits);
+    return fits == len;
+}
+
+bool machine_phys_read(struct machine *m, uint32_t paddr, void *dst, size_t len)
+{
+    size_t fits = paddr >= m->ram_size ? 0 : (m->ram_size - paddr < len ? m->ram_size - paddr : len);
+    if (fits)
+        memcpy(dst, m->ram + paddr, fits);
+    memset((uint8_t *)dst + fits, 0, len - fits);
     return fits == len;
 }
 

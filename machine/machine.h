@@ -26,6 +26,7 @@
 #include "vclock.h"
 
 struct cpu;
+struct board;
 
 #define MACHINE_MAX_ROMS 8
 #define MACHINE_MAX_RESET_HOOKS 32
@@ -58,6 +59,7 @@ struct machine {
     uint64_t wall_ns;
 
     struct cpu *cpu;
+    struct board *board;           /* the PC devices; NULL on a bare machine */
 
     struct reset_hook reset_hooks[MACHINE_MAX_RESET_HOOKS];
     int nreset_hooks;
@@ -74,9 +76,14 @@ struct machine {
     char stop_msg[160];
 };
 
-/* Board life cycle: RAM of ram_size bytes at 0, the CPU, the board devices. */
+/* Board life cycle: RAM of ram_size bytes at 0, the CPU, the debug console
+ * and the PC devices (board.h). */
 struct machine *machine_new(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
                             char *err, size_t err_size);
+/* The same without the PC devices: RAM, CPU, debug console and the stand-in
+ * interrupt controller, for unit tests that attach their own devices. */
+struct machine *machine_new_bare(uint32_t ram_size, bool deterministic, uint32_t ns_per_insn,
+                                 char *err, size_t err_size);
 void machine_free(struct machine *m);
 enum plan86_stop_reason machine_run(struct machine *m);
 /* RESET: the memory map as it was when the guest first ran (firmware mapped
@@ -117,6 +124,13 @@ void machine_timer_arm(struct machine *m, struct timer *t, uint64_t deadline_ns)
 void machine_timer_cancel(struct machine *m, struct timer *t);
 
 void machine_console_write(struct machine *m, const uint8_t *bytes, size_t len);
+/* Gate A20 (i8042 output port, port 0x92). */
+void machine_set_a20(struct machine *m, bool enabled);
+/* A reset requested by the guest (i8042 pulse, port 0x92): done at the end of
+ * the current CPU slice, or an exit with no_reboot. */
+void machine_request_reset(struct machine *m);
+/* Copies guest RAM out (bytes outside RAM read as zero); false if any were. */
+bool machine_phys_read(struct machine *m, uint32_t paddr, void *dst, size_t len);
 /* Stops the run loop soon with this reason (from the guest thread). */
 void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, const char *msg);
 

@@ -49,7 +49,7 @@ static struct board *board_new(void)
 {
     struct board *b = calloc(1, sizeof *b);
     char err[160];
-    b->m = machine_new(RAM_SIZE, true, 1, err, sizeof err);
+    b->m = machine_new_bare(RAM_SIZE, true, 1, err, sizeof err);
     ck_assert_msg(b->m != NULL, "%s", err);
     ck_assert_ptr_null(sysctl_attach(b->m, &b->sys));
     ck_assert_ptr_null(i8042_attach(b->m, &b->kbc, &b->sys));

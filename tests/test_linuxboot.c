@@ -113,7 +113,7 @@ static void capture(void *opaque, const uint8_t *bytes, size_t len)
 static struct machine *new_board(uint32_t ram_size)
 {
     char err[160];
-    struct machine *m = machine_new(ram_size, true, 1, err, sizeof err);
+    struct machine *m = machine_new_bare(ram_size, true, 1, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     m->timeout_ns = 1000000000u;
     return m;

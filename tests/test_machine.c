@@ -527,7 +527,7 @@ static void capture_console(void *opaque, const uint8_t *bytes, size_t len)
 START_TEST(machine_board_wiring)
 {
     char err[200];
-    struct machine *m = machine_new(1u << 20, true, 1, err, sizeof err);
+    struct machine *m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     struct capture cap = { .len = 0 };
     m->console_fn = capture_console;
@@ -619,7 +619,7 @@ START_TEST(machine_port_logs_append)
     ck_assert_int_eq(write(fd, "old:", 4), 4);
     close(fd);
     char err[200];
-    struct machine *m = machine_new(1u << 20, true, 1, err, sizeof err);
+    struct machine *m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     struct capture cap = { .len = 0 };
     m->console_fn = capture_console;
@@ -662,7 +662,7 @@ START_TEST(machine_reset_restores_power_on_state)
 {
     struct capture cap;
     char err[200];
-    struct machine *m = machine_new(1u << 20, true, 1, err, sizeof err);
+    struct machine *m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     (void)cap;
     int hook_calls = 0;
@@ -962,7 +962,7 @@ static void map_test_firmware(struct machine *m, const uint8_t *code, size_t len
 static struct machine *new_test_machine(bool deterministic, struct capture *cap)
 {
     char err[200];
-    struct machine *m = machine_new(1u << 20, deterministic, 1, err, sizeof err);
+    struct machine *m = machine_new_bare(1u << 20, deterministic, 1, err, sizeof err);
     ck_assert_msg(m != NULL, "%s", err);
     cap->len = 0;
     cap->text[0] = '\0';

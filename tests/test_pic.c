@@ -62,7 +62,7 @@ static struct bench *bench_new(uint8_t icw4_extra)
     char err[200];
     struct bench *b = calloc(1, sizeof *b);
     ck_assert_ptr_nonnull(b);
-    b->m = machine_new(1u << 20, true, 1, err, sizeof err);
+    b->m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(b->m != NULL, "%s", err);
     const char *why = pic_attach(b->m, &b->pic);
     ck_assert_msg(why == NULL, "%s", why);

@@ -57,7 +57,7 @@ static struct bench *bench_new(void)
     char err[200];
     struct bench *b = calloc(1, sizeof *b);
     ck_assert_ptr_nonnull(b);
-    b->m = machine_new(1u << 20, true, 1, err, sizeof err);
+    b->m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(b->m != NULL, "%s", err);
     b->irq0.m = b->m;
     machine_set_irq_controller(b->m, &logging_controller, &b->irq0);

@@ -23,7 +23,7 @@ struct bench {
 static void bench_open(struct bench *b, int64_t start)
 {
     char err[200];
-    b->m = machine_new(1u << 20, true, 1, err, sizeof err);
+    b->m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(b->m != NULL, "%s", err);
     ck_assert_uint_eq(machine_now_ns(b->m), 0);
     rtc_init(&b->rtc, b->m, start, 1u << 20);

@@ -33,7 +33,7 @@ static void bench_open(struct bench *b)
 {
     char err[200];
     memset(b, 0, sizeof *b);
-    b->m = machine_new(1u << 20, true, 1, err, sizeof err);
+    b->m = machine_new_bare(1u << 20, true, 1, err, sizeof err);
     ck_assert_msg(b->m != NULL, "%s", err);
     uart_init(&b->uart, b->m, UART_COM1_BASE, UART_COM1_IRQ, capture_output, b);
 }
