@@ -230,7 +230,9 @@ static void build_fadt(uint8_t *p, uint32_t facs_addr, uint32_t dsdt_addr)
     le_put32(p + 40, dsdt_addr);
     p[44] = 0;                                 /* INT_MODEL: dual 8259 */
     le_put16(p + 46, ACPI_SCI_IRQ);
-    le_put32(p + 48, 0);                       /* SMI_CMD: none, ACPI mode always on */
+    le_put32(p + 48, ACPI_SMI_CMD_PORT);       /* SMI_CMD: the OS turns ACPI mode on here */
+    p[52] = ACPI_SMI_ENABLE;
+    p[53] = ACPI_SMI_DISABLE;
     le_put32(p + 56, ACPI_PM_BASE + ACPI_PM1_EVT_OFFSET);
     le_put32(p + 64, ACPI_PM_BASE + ACPI_PM1_CNT_OFFSET);
     le_put32(p + 76, ACPI_PM_BASE + ACPI_PM_TMR_OFFSET);

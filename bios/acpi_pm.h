@@ -21,6 +21,10 @@
 #define ACPI_PM_IO_SIZE 0x40u         /* the PIIX4 PM I/O window */
 
 #define ACPI_SCI_IRQ 9u
+/* The APM control port of the PIIX: writing ACPI_SMI_ENABLE sets SCI_EN. */
+#define ACPI_SMI_CMD_PORT 0xB2u
+#define ACPI_SMI_ENABLE 0xF1u
+#define ACPI_SMI_DISABLE 0xF0u
 #define ACPI_SLP_TYP_S5 0u
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10u
 #define ACPI_PM1_CNT_SLP_EN (1u << 13)

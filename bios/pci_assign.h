@@ -17,11 +17,13 @@
 
 struct pci_bus;
 
+#include "bios/acpi_pm.h"
+
 #define PCI_ASSIGN_IO_BASE 0xC000u
 #define PCI_ASSIGN_IO_LIMIT 0x10000u
 #define PCI_ASSIGN_MEM_BASE 0xE0000000u
 #define PCI_ASSIGN_MEM_LIMIT 0xFEC00000u   /* the IOAPIC and the BIOS above */
-#define PCI_ASSIGN_PM_BASE 0xB000u
+#define PCI_ASSIGN_PM_BASE ACPI_PM_BASE
 
 const char *pci_assign_resources(struct pci_bus *bus, uint32_t mem_base);
 /* The ISA IRQ given to PIRQ n (0..3). */

@@ -199,7 +199,9 @@ static void enter(struct cpu *c, const struct insn *i, int size)
     uint32_t level = i->imm2 & 31;
     uint32_t sp = sp_below(c, c->r[R_ESP] & mask, size);
     seg_write(c, S_SS, sp, reg_read(c, R_EBP, size), size);
-    uint32_t frame = sp;
+    /* the frame pointer is the whole ESP after that push (a 16-bit stack
+     * moves only SP; the upper half of ESP stays) */
+    uint32_t frame = (c->r[R_ESP] & ~mask) | sp;
     if (level > 0) {
         uint32_t bp = c->r[R_EBP] & mask;
         for (uint32_t n = 1; n < level; n++) {
@@ -212,7 +214,8 @@ static void enter(struct cpu *c, const struct insn *i, int size)
         seg_write(c, S_SS, sp, frame, size);
     }
     uint32_t new_sp = (sp - (i->imm & 0xFFFF)) & mask;
-    seg_lin(c, S_SS, new_sp, 1, true); /* #SS when the new top is outside SS */
+    /* #SS when the new top is outside SS, #PF when it could not be written */
+    mmu_translate(c, seg_lin(c, S_SS, new_sp, 1, true), true, cpu_user_access(c));
     reg_write(c, R_EBP, frame, size);
     set_sp(c, new_sp);
 }

@@ -1,14 +1,16 @@
 /* piix3.c — PIIX3 ISA bridge (PIRQ routing) and the ACPI PM function (see piix3.h). */
 #include "piix3.h"
 
+#include "bios/acpi_pm.h"
+
 #include <string.h>
 
 #include "machine/machine.h"
 #include "machine/snapshot.h"
 
-#define APM_CONTROL_PORT 0xB2
-#define APM_ACPI_ENABLE 0xF1
-#define APM_ACPI_DISABLE 0xF0
+#define APM_CONTROL_PORT ACPI_SMI_CMD_PORT
+#define APM_ACPI_ENABLE ACPI_SMI_ENABLE
+#define APM_ACPI_DISABLE ACPI_SMI_DISABLE
 #define PIRQ_DISABLED 0x80
 #define PM_BASE_MASK 0xFFC0u
 #define PM_MISC_IO_ENABLE 0x01

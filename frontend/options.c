@@ -8,7 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS, OPT_PORT_LOG };
+enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS, OPT_PORT_LOG,
+                OPT_SERIAL, OPT_MARKER_TEXT };
 
 struct opt_desc {
     const char *long_name;    /* "--memory" */
@@ -16,11 +17,12 @@ struct opt_desc {
     const char *json_key;     /* key in the config file, or NULL for command-line only */
     const char *arg;          /* argument name in --help, or NULL for a flag */
     enum opt_kind kind;
-    size_t offset;            /* field in struct plan86_config */
+    size_t offset;            /* field in struct cli_options */
     const char *help;
 };
 
-#define CFG(field) offsetof(struct plan86_config, field)
+#define CFG(field) offsetof(struct cli_options, config.field)
+#define RUN(field) offsetof(struct cli_options, run.field)
 
 static const struct opt_desc options[] = {
     { "--help", "-h", NULL, NULL, OPT_HELP, 0, "show this help and exit" },
@@ -32,6 +34,19 @@ static const struct opt_desc options[] = {
       "guest RAM, e.g. 256M or 1G (plain numbers are MiB; default 128M)" },
     { "--bios", NULL, "bios", "FILE", OPT_PATH, CFG(bios_path),
       "firmware image (64 or 128 KiB), mapped below 1 MiB and below 4 GiB" },
+    { "--kernel", NULL, "kernel", "FILE", OPT_PATH, CFG(kernel_path),
+      "boot this Linux bzImage directly (no BIOS; PCI and ACPI set up by plan86)" },
+    { "--initrd", NULL, "initrd", "FILE", OPT_PATH, CFG(initrd_path),
+      "with --kernel: the initial RAM disk" },
+    { "--append", NULL, "append", "CMDLINE", OPT_PATH, CFG(cmdline),
+      "with --kernel: the kernel command line, e.g. \"console=ttyS0\"" },
+    { "--serial", NULL, "serial", "MODE", OPT_SERIAL, RUN(serial),
+      "COM1: stdio (default: output to stdout, input from stdin), none,\n"
+      "or file:PATH (output appended to PATH, no input)" },
+    { "--expect", NULL, "expect", "TEXT", OPT_PATH, RUN(expect),
+      "stop with exit status 0 as soon as TEXT appears on the console" },
+    { "--send-after", NULL, "send-after", "MARKER=TEXT", OPT_MARKER_TEXT, RUN(send_after),
+      "type TEXT and a newline into COM1 once MARKER appears on the console" },
     { "--demo", NULL, "demo", NULL, OPT_FLAG, CFG(demo),
       "run the built-in demo: protected mode, Fibonacci numbers on port 0xE9" },
     { "--deterministic", NULL, "deterministic", NULL, OPT_FLAG, CFG(deterministic),
@@ -39,7 +54,8 @@ static const struct opt_desc options[] = {
     { "--timeout", NULL, "timeout", "SECONDS", OPT_SECONDS, CFG(timeout_ns),
       "stop after this much guest time (exit status 124)" },
     { "--no-reboot", NULL, "no-reboot", NULL, OPT_FLAG, CFG(no_reboot),
-      "stop on a triple fault (exit status 1) instead of resetting the machine" },
+      "stop on a triple fault (exit status 1) or a guest reset (exit status 0)\n"
+      "instead of resetting the machine" },
     { "--port-log", NULL, "port-log", "PORT=FILE", OPT_PORT_LOG, 0,
       "append every byte the guest writes to I/O port PORT (0x... hex or decimal)\n"
       "to FILE; the port's device still works; repeatable (in the config file:\n"
@@ -51,8 +67,9 @@ static const struct opt_desc options[] = {
 void cli_print_help(FILE *out)
 {
     fputs("Usage: plan86 [OPTIONS]\n"
-          "An x86 PC emulator. Guest output on the debug console (port 0xE9) goes to stdout;\n"
-          "a one-line summary goes to stderr when the guest stops.\n\nOptions:\n", out);
+          "An x86 PC emulator. Guest output on the serial console (COM1) and the debug\n"
+          "console (port 0xE9) goes to stdout; a one-line summary goes to stderr when\n"
+          "the guest stops.\n\nOptions:\n", out);
     for (size_t k = 0; k < NOPTIONS; k++) {
         const struct opt_desc *d = &options[k];
         char names[48];
@@ -66,9 +83,10 @@ void cli_print_help(FILE *out)
         }
     }
     fputs("\nA triple fault resets the machine (RAM is kept) unless --no-reboot is given.\n"
-          "Exit status: 0 when the guest stops cleanly (halts with interrupts off, or is\n"
-          "idle for good in deterministic mode), 1 on errors and on a triple fault with\n"
-          "--no-reboot, 2 on bad options, 124 on timeout.\n", out);
+          "Exit status: 0 when the guest powers off, stops cleanly (halts with interrupts\n"
+          "off, or is idle for good in deterministic mode), resets under --no-reboot, or\n"
+          "prints the --expect text; 1 on errors and on a triple fault with --no-reboot,\n"
+          "2 on bad options, 124 on timeout.\n", out);
 }
 
 /* ---- value parsers ---- */
@@ -144,7 +162,29 @@ bool cli_parse_seconds(const char *text, unsigned long long *ns)
 
 static void *config_field(struct cli_options *o, const struct opt_desc *d)
 {
-    return (char *)&o->config + d->offset;
+    return (char *)o + d->offset;
+}
+
+bool cli_parse_serial(const char *text)
+{
+    return text && (!strcmp(text, "stdio") || !strcmp(text, "none") ||
+                    (!strncmp(text, "file:", 5) && text[5]));
+}
+
+/* Checked strings: --serial MODE and --send-after MARKER=TEXT. */
+static bool apply_checked_string(struct cli_options *o, const struct opt_desc *d, const char *value,
+                                 char *err, size_t err_size)
+{
+    bool ok = d->kind == OPT_SERIAL ? cli_parse_serial(value)
+                                    : (value && value[0] != '=' && strchr(value, '=') != NULL);
+    if (!ok) {
+        snprintf(err, err_size, d->kind == OPT_SERIAL
+                 ? "%s: '%s' is not stdio, none or file:PATH"
+                 : "%s: '%s' is not MARKER=TEXT with a non-empty MARKER", d->long_name, value ? value : "");
+        return false;
+    }
+    *(const char **)config_field(o, d) = value;
+    return true;
 }
 
 static bool apply_size(struct cli_options *o, const struct opt_desc *d, const char *value,
@@ -206,6 +246,8 @@ static bool apply_cli_value(struct cli_options *o, const struct opt_desc *d, con
     case OPT_SIZE: return apply_size(o, d, value, err, err_size);
     case OPT_SECONDS: return apply_seconds(o, d, value, err, err_size);
     case OPT_PORT_LOG: return apply_port_log(o, d, value, err, err_size);
+    case OPT_SERIAL:
+    case OPT_MARKER_TEXT: return apply_checked_string(o, d, value, err, err_size);
     }
     return false;
 }
@@ -285,6 +327,7 @@ static bool json_type_error(const struct opt_desc *d, const char *source, char *
         [OPT_FLAG] = "true or false", [OPT_PATH] = "a string",
         [OPT_SIZE] = "a size string or a number of MiB", [OPT_SECONDS] = "a number of seconds",
         [OPT_PORT_LOG] = "a \"PORT=FILE\" string or a list of them",
+        [OPT_SERIAL] = "\"stdio\", \"none\" or \"file:PATH\"", [OPT_MARKER_TEXT] = "a \"MARKER=TEXT\" string",
     };
     snprintf(err, err_size, "%s: \"%s\" must be %s", source, d->json_key, wanted[d->kind]);
     return false;
@@ -347,13 +390,20 @@ static bool apply_json_item(struct cli_options *o, const struct opt_desc *d, con
         *(bool *)config_field(o, d) = cJSON_IsTrue(item);
         return true;
     }
-    if (d->kind != OPT_PATH || !cJSON_IsString(item))
+    bool string_kind = d->kind == OPT_PATH || d->kind == OPT_SERIAL || d->kind == OPT_MARKER_TEXT;
+    if (!string_kind || !cJSON_IsString(item))
         return json_type_error(d, source, err, err_size);
     const char *kept = keep_string(o, item->valuestring);
-    if (!kept)
+    char why[200];
+    if (!kept) {
         snprintf(err, err_size, "%s: too many strings or out of memory", source);
-    *(const char **)config_field(o, d) = kept;
-    return kept != NULL;
+        return false;
+    }
+    if (!apply_cli_value(o, d, kept, why, sizeof why)) {
+        snprintf(err, err_size, "%s: %s", source, why);
+        return false;
+    }
+    return true;
 }
 
 bool cli_apply_json(struct cli_options *o, const char *json, const char *source, char *err, size_t err_size)

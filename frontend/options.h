@@ -18,8 +18,16 @@
 
 #define CLI_MAX_OWNED (PLAN86_MAX_PORT_LOGS + 8)
 
+/* What the headless runner does around the machine (main.c). */
+struct runner_options {
+    const char *serial;       /* "stdio" (default), "none" or "file:PATH" */
+    const char *expect;       /* stop with success once this text is on the console */
+    const char *send_after;   /* "MARKER=TEXT": type TEXT + newline once MARKER appears */
+};
+
 struct cli_options {
     struct plan86_config config;
+    struct runner_options run;
     bool help, version;
     char *owned[CLI_MAX_OWNED];   /* strings from a config file */
     int nowned;
@@ -42,5 +50,7 @@ bool cli_parse_seconds(const char *text, unsigned long long *ns);
 /* PORT=FILE: PORT in decimal or 0x hex, 0..0xFFFF; FILE non-empty (*path
  * points into text). */
 bool cli_parse_port_log(const char *text, uint16_t *port, const char **path);
+/* --serial: stdio, none or file:PATH (non-empty PATH). */
+bool cli_parse_serial(const char *text);
 
 #endif

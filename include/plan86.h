@@ -40,7 +40,10 @@ struct plan86_config {
     bool deterministic;      /* virtual time = instructions x ns_per_insn */
     uint32_t ns_per_insn;    /* deterministic mode: virtual ns per instruction */
     uint64_t timeout_ns;     /* stop after this much virtual time; 0 = never */
-    bool no_reboot;          /* a triple fault stops the run instead of resetting */
+    bool no_reboot;          /* a triple fault or guest reset stops the run instead */
+    const char *kernel_path; /* direct Linux boot (no BIOS): a bzImage, or NULL */
+    const char *initrd_path; /* with kernel_path: an initrd, or NULL */
+    const char *cmdline;     /* with kernel_path: the kernel command line, or NULL */
     struct plan86_port_log port_logs[PLAN86_MAX_PORT_LOGS];
     int nport_logs;
 };
@@ -65,7 +68,16 @@ enum plan86_stop_reason {
     PLAN86_STOP_SHUTDOWN,    /* triple fault with no_reboot */
     PLAN86_STOP_TIMEOUT,     /* virtual time reached timeout_ns */
     PLAN86_STOP_POWEROFF,    /* the guest powered the machine off (ACPI S5) */
+    PLAN86_STOP_RESET,       /* the guest reset the machine with no_reboot set */
 };
+
+/* Serial input: plan86 calls `fn` between slices of guest time to fetch up to
+ * `cap` bytes for COM1 (return 0 when there are none); bytes are never lost. */
+typedef size_t (*plan86_input_fn)(void *opaque, uint8_t *buf, size_t cap);
+void plan86_set_serial_input(struct plan86 *p, plan86_input_fn fn, void *opaque);
+/* Types bytes into COM1 now (from the guest thread, e.g. a console callback).
+ * Returns how many were taken (the rest: offer again later). */
+size_t plan86_serial_type(struct plan86 *p, const uint8_t *bytes, size_t len);
 
 /* Runs until the machine stops; may be called again after a stop request. */
 enum plan86_stop_reason plan86_run(struct plan86 *p);

@@ -2,8 +2,11 @@
  *
  * Promises: plan86_create checks the whole config before building anything,
  * loads firmware (a 64 or 128 KiB image mapped just below 1 MiB and just
- * below 4 GiB, as on a PC) or the demo ROM, opens the port logs, and
- * reports one line on failure.
+ * below 4 GiB, as on a PC), the demo ROM, or a Linux kernel for direct boot
+ * (PCI resources assigned and the kernel loaded again after every reset, as
+ * there is no firmware to do it), opens the port logs, and reports one line
+ * on failure. Serial input is offered to COM1 between CPU slices and kept
+ * until the UART takes it.
  */
 #include "plan86.h"
 
@@ -12,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bios/linuxboot.h"
+#include "bios/pci_assign.h"
+#include "board.h"
 #include "cpu/cpu.h"
 #include "demo.h"
 #include "machine.h"
@@ -22,6 +28,13 @@
 
 struct plan86 {
     struct machine *m;
+    /* direct Linux boot, repeated after a reset */
+    char *kernel_path, *initrd_path, *cmdline;
+    /* serial input fetched but not yet taken by the UART */
+    plan86_input_fn input_fn;
+    void *input_opaque;
+    uint8_t input[256];
+    size_t input_len, input_pos;
 };
 
 void plan86_config_defaults(struct plan86_config *cfg)
@@ -42,6 +55,10 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "ns_per_insn must be at least 1";
     if (cfg->demo && cfg->bios_path)
         return "--demo and --bios are mutually exclusive";
+    if (cfg->kernel_path && (cfg->demo || cfg->bios_path))
+        return "--kernel boots Linux directly: it does not go with --demo or --bios (firmware boot of a kernel is not supported yet)";
+    if (!cfg->kernel_path && (cfg->initrd_path || cfg->cmdline))
+        return "--initrd and --append need --kernel";
     if (cfg->nport_logs < 0 || cfg->nport_logs > PLAN86_MAX_PORT_LOGS)
         return "too many port logs (at most " PORT_LOGS_TEXT ")";
     return NULL;
@@ -109,6 +126,66 @@ static bool load_demo(struct machine *m, char *err, size_t err_size)
     return !why;
 }
 
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* Firmware's part of a direct boot: PCI resources, then the kernel. */
+static bool boot_linux(struct plan86 *p, char *err, size_t err_size)
+{
+    const char *why = pci_assign_resources(&p->m->board->pci, PCI_ASSIGN_MEM_BASE);
+    if (why) {
+        snprintf(err, err_size, "PCI resource assignment: %s", why);
+        return false;
+    }
+    return linuxboot_setup(p->m, p->kernel_path, p->initrd_path, p->cmdline, err, err_size);
+}
+
+static void boot_linux_after_reset(void *opaque)
+{
+    struct plan86 *p = opaque;
+    char err[256];
+    if (!boot_linux(p, err, sizeof err))
+        machine_request_stop(p->m, PLAN86_STOP_RESET, err);
+}
+
+static bool setup_linux_boot(struct plan86 *p, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    p->kernel_path = dup_or_null(cfg->kernel_path);
+    p->initrd_path = dup_or_null(cfg->initrd_path);
+    p->cmdline = dup_or_null(cfg->cmdline ? cfg->cmdline : "");
+    if (!p->kernel_path || !p->cmdline || (cfg->initrd_path && !p->initrd_path)) {
+        snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    p->m->after_reset = boot_linux_after_reset;
+    p->m->after_reset_opaque = p;
+    return boot_linux(p, err, err_size);
+}
+
+/* Between CPU slices: offer pending input to COM1, fetching more when empty. */
+static void poll_serial_input(void *opaque)
+{
+    struct plan86 *p = opaque;
+    if (p->input_pos == p->input_len && p->input_fn) {
+        p->input_len = p->input_fn(p->input_opaque, p->input, sizeof p->input);
+        p->input_pos = 0;
+    }
+    if (p->input_pos < p->input_len)
+        p->input_pos += plan86_serial_type(p, p->input + p->input_pos, p->input_len - p->input_pos);
+}
+
+void plan86_set_serial_input(struct plan86 *p, plan86_input_fn fn, void *opaque)
+{
+    p->input_fn = fn;
+    p->input_opaque = opaque;
+    p->m->poll_input = poll_serial_input;
+    p->m->poll_input_opaque = p;
+}
+
+size_t plan86_serial_type(struct plan86 *p, const uint8_t *bytes, size_t len)
+{
+    return p->m->board ? uart_receive(&p->m->board->com1, bytes, len) : 0;
+}
+
 struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t err_size)
 {
     const char *problem = config_problem(cfg);
@@ -127,6 +204,8 @@ struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t 
         ok = load_bios(p->m, cfg->bios_path, err, err_size);
     if (ok && cfg->demo)
         ok = load_demo(p->m, err, err_size);
+    if (ok && cfg->kernel_path)
+        ok = setup_linux_boot(p, cfg, err, err_size);
     if (ok)
         ok = open_port_logs(p->m, cfg, err, err_size);
     if (!ok) {
@@ -143,6 +222,9 @@ void plan86_destroy(struct plan86 *p)
     if (!p)
         return;
     machine_free(p->m);
+    free(p->kernel_path);
+    free(p->initrd_path);
+    free(p->cmdline);
     free(p);
 }
 

@@ -77,10 +77,10 @@ static uint64_t bus_now_ns(void *ctx)
     return machine_now_ns(ctx);
 }
 
-static void request_reset(struct machine *m, const char *why_no_reboot)
+static void request_reset(struct machine *m, enum plan86_stop_reason reason, const char *why_no_reboot)
 {
     if (m->no_reboot) {
-        machine_request_stop(m, PLAN86_STOP_SHUTDOWN, why_no_reboot);
+        machine_request_stop(m, reason, why_no_reboot);
         return;
     }
     m->reset_pending = true;
@@ -90,12 +90,12 @@ static void request_reset(struct machine *m, const char *why_no_reboot)
 /* Called inside the CPU slice: the reset itself waits until the slice ends. */
 static void bus_shutdown(void *ctx)
 {
-    request_reset(ctx, "triple fault: the CPU shut down (no reboot: the machine was not reset)");
+    request_reset(ctx, PLAN86_STOP_SHUTDOWN, "triple fault: the CPU shut down (no reboot: the machine was not reset)");
 }
 
 void machine_request_reset(struct machine *m)
 {
-    request_reset(m, "the guest reset the machine (no reboot: stopped instead)");
+    request_reset(m, PLAN86_STOP_RESET, "the guest reset the machine (no reboot: stopped instead)");
 }
 
 void machine_set_a20(struct machine *m, bool enabled) { cpu_set_a20(m->cpu, enabled); }
@@ -348,6 +348,8 @@ void machine_reset(struct machine *m)
     cpu_memory_map_changed(m->cpu);
     m->reset_pending = false;
     m->resets++;
+    if (m->after_reset)
+        m->after_reset(m->after_reset_opaque);
 }
 
 /* ---- time ---- */
@@ -431,6 +433,8 @@ static void run_step(struct machine *m)
         return;
     }
     sched_run_due(&m->sched, now);
+    if (m->poll_input)
+        m->poll_input(m->poll_input_opaque);
     if (m->stopping)
         return;
     uint64_t limit = next_wakeup_ns(m);

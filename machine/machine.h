@@ -67,6 +67,10 @@ struct machine {
     bool reset_pending;            /* triple fault seen inside the CPU slice */
     uint64_t resets;
 
+    void (*after_reset)(void *opaque);   /* e.g. direct Linux boot loads the kernel again */
+    void *after_reset_opaque;
+    void (*poll_input)(void *opaque);    /* called between CPU slices */
+    void *poll_input_opaque;
     plan86_console_fn console_fn;
     void *console_opaque;
 
