@@ -341,7 +341,9 @@ START_TEST(acpi_tables_link_and_sum)
     const uint8_t *fadt = sdt(m, le_get32(rsdt + 36), "FACP");
     ck_assert_uint_eq(le_get32(fadt + 4), 116);
     ck_assert_uint_eq(le_get16(fadt + 46), ACPI_SCI_IRQ);
-    ck_assert_uint_eq(le_get32(fadt + 48), 0);
+    ck_assert_uint_eq(le_get32(fadt + 48), ACPI_SMI_CMD_PORT);
+    ck_assert_uint_eq(fadt[52], ACPI_SMI_ENABLE);
+    ck_assert_uint_eq(fadt[53], ACPI_SMI_DISABLE);
     ck_assert_uint_eq(le_get32(fadt + 56), ACPI_PM_BASE);
     ck_assert_uint_eq(le_get32(fadt + 64), ACPI_PM_BASE + 4);
     ck_assert_uint_eq(le_get32(fadt + 76), ACPI_PM_BASE + 8);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# run.sh — sets up and builds plan86 (tools/setup.sh), then runs the main job:
-# the built-in protected-mode demo. Extra arguments go to plan86.
+# run.sh — the main job: sets up and builds plan86 (tools/setup.sh), builds the
+# default Linux guest from Debian's packages (tools/build-guest.sh, cached),
+# and boots it with the serial console on this terminal: a busybox shell;
+# `exit` (or `poweroff -f`) powers the guest off and ends plan86. Extra arguments go to plan86 (e.g. --demo
+# runs the built-in demo instead of Linux).
 # The build directory is build/ in the repository, or $PLAN86_BUILD.
 set -euo pipefail
 
@@ -8,4 +11,12 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${PLAN86_BUILD:-$repo/build}"
 
 "$repo/tools/setup.sh" "$build_dir" >&2
-exec "$build_dir/frontend/plan86" --demo "$@"
+for arg in "$@"; do
+    if [[ "$arg" == --demo ]]; then
+        exec "$build_dir/frontend/plan86" "$@"
+    fi
+done
+eval "$("$repo/tools/build-guest.sh" --print-paths)"
+exec "$build_dir/frontend/plan86" -m 256M \
+    --kernel "$PLAN86_GUEST_KERNEL" --initrd "$PLAN86_GUEST_INITRD" \
+    --append "console=ttyS0 cryptomgr.notests" "$@"
