@@ -13,7 +13,7 @@
 #include "internal.h"
 
 enum {
-    PHYS_ADDR_BITS = 32,            /* MAXPHYADDR without PAE; 36 once PAE is offered */
+    PHYS_ADDR_BITS = 36,            /* the P6's 36-bit bus: MTRR masks are 36 bits (SeaBIOS writes them) */
     MTRR_CAP_VCNT = 8,
     MTRR_CAP_FIX = 1u << 8,
     MTRR_CAP_WC = 1u << 10,

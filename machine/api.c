@@ -2,9 +2,11 @@
  *
  * Promises: plan86_create checks the whole config before building anything,
  * loads firmware (a 64 or 128 KiB image mapped just below 1 MiB and just
- * below 4 GiB, as on a PC), the demo ROM, or a Linux kernel for direct boot
- * (PCI resources assigned and the kernel loaded again after every reset, as
- * there is no firmware to do it), opens the port logs, and reports one line
+ * below 4 GiB, as on a PC, with fw_cfg filled for it and a kernel, if
+ * given, handed over through fw_cfg as QEMU does), the demo ROM, or a Linux
+ * kernel for direct boot (PCI resources assigned and the kernel loaded again
+ * after every reset, as there is no firmware to do it), opens the port logs,
+ * and reports one line
  * on failure. Serial input is offered to COM1 between CPU slices and kept
  * until the UART takes it.
  */
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bios/fwcfg_boot.h"
 #include "bios/linuxboot.h"
 #include "bios/pci_assign.h"
 #include "board.h"
@@ -55,8 +58,8 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "ns_per_insn must be at least 1";
     if (cfg->demo && cfg->bios_path)
         return "--demo and --bios are mutually exclusive";
-    if (cfg->kernel_path && (cfg->demo || cfg->bios_path))
-        return "--kernel boots Linux directly: it does not go with --demo or --bios (firmware boot of a kernel is not supported yet)";
+    if (cfg->kernel_path && cfg->demo)
+        return "--kernel and --demo are mutually exclusive";
     if (!cfg->kernel_path && (cfg->initrd_path || cfg->cmdline))
         return "--initrd and --append need --kernel";
     if (cfg->nport_logs < 0 || cfg->nport_logs > PLAN86_MAX_PORT_LOGS)
@@ -161,6 +164,21 @@ static bool setup_linux_boot(struct plan86 *p, const struct plan86_config *cfg, 
     return boot_linux(p, err, err_size);
 }
 
+/* Firmware boot: the firmware's debug console, and fw_cfg filled for it,
+ * with the kernel to hand over when there is one (fwcfg_boot.h). */
+static bool setup_firmware_boot(struct machine *m, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    const char *why = machine_attach_firmware_debug_port(m);
+    if (why) {
+        snprintf(err, err_size, "firmware debug port: %s", why);
+        return false;
+    }
+    const struct fwcfg_boot_linux kernel = {
+        .kernel_path = cfg->kernel_path, .initrd_path = cfg->initrd_path, .cmdline = cfg->cmdline,
+    };
+    return fwcfg_boot_setup(&m->board->fw_cfg, m->ram_size, cfg->kernel_path ? &kernel : NULL, err, err_size);
+}
+
 /* Between CPU slices: offer pending input to COM1, fetching more when empty. */
 static void poll_serial_input(void *opaque)
 {
@@ -201,10 +219,10 @@ struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t 
     p->m = machine_new((uint32_t)cfg->memory_bytes, cfg->deterministic, cfg->ns_per_insn, err, err_size);
     bool ok = p->m != NULL;
     if (ok && cfg->bios_path)
-        ok = load_bios(p->m, cfg->bios_path, err, err_size);
+        ok = load_bios(p->m, cfg->bios_path, err, err_size) && setup_firmware_boot(p->m, cfg, err, err_size);
     if (ok && cfg->demo)
         ok = load_demo(p->m, err, err_size);
-    if (ok && cfg->kernel_path)
+    if (ok && cfg->kernel_path && !cfg->bios_path)
         ok = setup_linux_boot(p, cfg, err, err_size);
     if (ok)
         ok = open_port_logs(p->m, cfg, err, err_size);

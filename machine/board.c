@@ -5,15 +5,15 @@
 
 #include "machine.h"
 
-/* PAM: the firmware area is plain ROM over RAM for now; shadowing it is not
- * modelled yet (direct Linux boot never asks). Said once, not silently. */
+/* PAM: the memory map follows each shadow segment's choice (machine.h).
+ * A choice the map cannot follow is said once, not silently. */
 static void board_pam_changed(void *opaque, uint32_t base, uint32_t size, bool read_ram, bool write_ram)
 {
-    struct board *b = opaque;
-    (void)base; (void)size;
-    if (!b->pam_noted && (read_ram || write_ram)) {
-        b->pam_noted = true;
-        fprintf(stderr, "plan86: i440FX PAM shadow RAM is not modelled yet: the firmware area stays ROM\n");
+    struct machine *m = opaque;
+    const char *why = machine_shadow_segment(m, base, size, read_ram, write_ram);
+    if (why && !m->board->pam_noted) {
+        m->board->pam_noted = true;
+        fprintf(stderr, "plan86: i440FX PAM at 0x%05X: %s\n", (unsigned)base, why);
     }
 }
 
@@ -32,7 +32,7 @@ static const char *attach_kbc(struct machine *m, struct board *b) { return i8042
 static const char *attach_pci(struct machine *m, struct board *b) { return pci_bus_attach(m, &b->pci); }
 static const char *attach_host(struct machine *m, struct board *b)
 {
-    return i440fx_attach(m, &b->host_bridge, &b->pci, board_pam_changed, b);
+    return i440fx_attach(m, &b->host_bridge, &b->pci, board_pam_changed, m);
 }
 static const char *attach_piix3(struct machine *m, struct board *b) { return piix3_attach(m, &b->piix3, &b->pci); }
 static const char *attach_fw_cfg(struct machine *m, struct board *b) { return fw_cfg_attach(m, &b->fw_cfg); }

@@ -210,6 +210,7 @@ void machine_free(struct machine *m)
 {
     if (!m)
         return;
+    sched_free(&m->sched);   /* first: it touches armed timers, which live in the devices */
     if (m->board) {
         board_free(m->board);
         free(m->board);
@@ -217,7 +218,6 @@ void machine_free(struct machine *m)
     if (m->cpu)
         cpu_free(m->cpu);
     port_logs_close(&m->port_logs);
-    sched_free(&m->sched);
     for (int k = 0; k < m->nroms; k++)
         free(m->roms[k]);
     free(m->ram);
@@ -322,6 +322,71 @@ void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, con
     m->stop_reason = reason;
     snprintf(m->stop_msg, sizeof m->stop_msg, "%s", msg);
     cpu_request_exit(m->cpu);
+}
+
+/* ---- firmware shadow RAM (PAM) ---- */
+
+/* Above ROM (1) and MMIO (2): a segment's choice overrides both. */
+#define SHADOW_PRIORITY 3
+#define SHADOW_WINDOW_END 0x100000u
+
+/* Where reads go when they do not reach RAM: the host bytes of what the
+ * segment covers without its shadow region (the ROM, or RAM when no ROM is
+ * mapped there), or NULL when that is not plain memory. */
+static uint8_t *shadow_read_side(const struct machine *m, uint32_t base, uint32_t size)
+{
+    const struct mem_span *s = memmap_find(&m->mem, base);
+    if (!s || s->end < (uint64_t)base + size || s->region->kind == MEM_MMIO)
+        return NULL;
+    return s->region->host + (base - s->region->base);
+}
+
+const char *machine_shadow_segment(struct machine *m, uint32_t base, uint32_t size,
+                                   bool read_ram, bool write_ram)
+{
+    if (size == 0 || base > SHADOW_WINDOW_END || size > SHADOW_WINDOW_END - base || base + size > m->ram_size)
+        return "shadow segment outside RAM below 1 MiB";
+    memmap_remove(&m->mem, base, size, SHADOW_PRIORITY);
+    struct mem_region r = { .base = base, .size = size, .priority = SHADOW_PRIORITY, .host = m->ram + base };
+    const char *why = NULL;
+    if (read_ram) {
+        r.kind = write_ram ? MEM_RAM : MEM_ROM;
+        why = memmap_add(&m->mem, &r);
+    } else if (write_ram) {
+        r.kind = MEM_SPLIT;
+        r.write_host = m->ram + base;
+        r.host = shadow_read_side(m, base, size);
+        why = r.host ? memmap_add(&m->mem, &r) : "shadow segment reads from MMIO";
+    }
+    cpu_memory_map_changed(m->cpu);
+    return why;
+}
+
+/* ---- the firmware's debug console ---- */
+
+#define FIRMWARE_DEBUG_PORT 0x402
+#define DEBUGCON_READBACK 0xE9
+
+static uint32_t firmware_debug_read(void *opaque, uint16_t port, int size)
+{
+    (void)opaque;
+    (void)port;
+    (void)size;
+    return DEBUGCON_READBACK;
+}
+
+static void firmware_debug_write(void *opaque, uint16_t port, uint32_t val, int size)
+{
+    (void)opaque;
+    (void)port;
+    (void)val;
+    (void)size;
+}
+
+const char *machine_attach_firmware_debug_port(struct machine *m)
+{
+    return machine_register_ports(m, FIRMWARE_DEBUG_PORT, 1, PORT_SIZE_8, firmware_debug_read,
+                                  firmware_debug_write, m);
 }
 
 /* ---- reset ---- */

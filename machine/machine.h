@@ -110,6 +110,20 @@ const char *machine_map_mmio(struct machine *m, uint32_t base, uint32_t size,
 /* Copies into guest RAM (bytes outside RAM are dropped); false if any were. */
 bool machine_phys_write(struct machine *m, uint32_t paddr, const void *src, size_t len);
 
+/* Shadow RAM of the firmware area (the i440FX PAM registers): whether reads
+ * of [base, base+size) come from RAM or from what lies beneath (the
+ * firmware ROM), and whether writes reach RAM or are dropped. With neither,
+ * the segment is what lies beneath: the firmware ROM, or plain RAM where no
+ * ROM is mapped (a firmware-less direct boot). The window must lie inside
+ * RAM and below 1 MiB. NULL or why not. */
+const char *machine_shadow_segment(struct machine *m, uint32_t base, uint32_t size,
+                                   bool read_ram, bool write_ram);
+
+/* QEMU's firmware debug console as SeaBIOS probes it: port 0x402 reads back
+ * 0xE9 (so the firmware keeps writing its log there) and drops writes; a
+ * port log (--port-log 0x402=FILE) shows them. NULL or why not. */
+const char *machine_attach_firmware_debug_port(struct machine *m);
+
 /* Ports: see portio.h. */
 const char *machine_register_ports(struct machine *m, uint16_t first, uint32_t count, uint8_t sizes,
                                    port_read_fn read, port_write_fn write, void *opaque);

@@ -64,7 +64,8 @@ const char *memmap_add(struct memmap *mm, const struct mem_region *r)
 {
     if (r->size == 0 || r->base >= MEMMAP_ADDR_LIMIT || r->size > MEMMAP_ADDR_LIMIT - r->base)
         return "region is empty or extends beyond 4 GiB";
-    if ((r->kind == MEM_MMIO && (!r->read || !r->write)) || (r->kind != MEM_MMIO && !r->host))
+    if ((r->kind == MEM_MMIO && (!r->read || !r->write)) || (r->kind != MEM_MMIO && !r->host) ||
+        (r->kind == MEM_SPLIT && !r->write_host))
         return "region has no backing (host memory or callbacks)";
     if (mm->nregions == MEMMAP_MAX_REGIONS)
         return "too many memory regions";
@@ -74,6 +75,20 @@ const char *memmap_add(struct memmap *mm, const struct mem_region *r)
     mm->regions[mm->nregions++] = *r;
     rebuild_spans(mm);
     return NULL;
+}
+
+bool memmap_remove(struct memmap *mm, uint64_t base, uint64_t size, int priority)
+{
+    for (int k = 0; k < mm->nregions; k++) {
+        const struct mem_region *r = &mm->regions[k];
+        if (r->base == base && r->size == size && r->priority == priority) {
+            memmove(&mm->regions[k], &mm->regions[k + 1], (size_t)(mm->nregions - k - 1) * sizeof *r);
+            mm->nregions--;
+            rebuild_spans(mm);
+            return true;
+        }
+    }
+    return false;
 }
 
 const struct mem_span *memmap_find(const struct memmap *mm, uint32_t paddr)
@@ -101,7 +116,7 @@ uint8_t *memmap_page_ptr(const struct memmap *mm, uint32_t paddr, bool write)
     const struct mem_region *r = s->region;
     if (r->kind == MEM_MMIO || (r->kind == MEM_ROM && write))
         return NULL;
-    return r->host + (page - r->base);
+    return (write && r->kind == MEM_SPLIT ? r->write_host : r->host) + (page - r->base);
 }
 
 /* The span holding the whole access [paddr, paddr+size), or NULL when the
@@ -145,6 +160,8 @@ void memmap_write(const struct memmap *mm, uint32_t paddr, uint32_t val, int siz
             r->write(r->opaque, off, val & access_mask(size), size);
         else if (r->kind == MEM_RAM)
             memcpy(r->host + off, &val, (size_t)size);
+        else if (r->kind == MEM_SPLIT)
+            memcpy(r->write_host + off, &val, (size_t)size);
         return;
     }
     if (size == 1)

@@ -476,7 +476,7 @@ static const struct msr_case msr_cases[] = {
     { 0x2FF, true, 0x1C06, true, 0 },
     { 0x200, true, 0x10000006, false, 0x10000006 },                /* PHYSBASE0 */
     { 0x200, true, 0x10000106, true, 0 },                          /* bits 8..11 reserved */
-    { 0x200, true, 0x100000006ull, true, 0 },                      /* beyond MAXPHYADDR 32 */
+    { 0x200, true, 0x1000000006ull, true, 0 },                     /* beyond MAXPHYADDR 36 */
     { 0x20F, true, 0xF0000800, false, 0xF0000800 },                /* PHYSMASK7 */
     { 0x20F, true, 0xF0000801, true, 0 },
     { 0x210, false, 0, true, 0 },                                  /* no 9th range */

@@ -11,7 +11,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${1:-$repo/build}"
 shift $(( $# > 0 ? 1 : 0 ))
 
-packages=(build-essential gcc-multilib pkg-config meson ninja-build zlib1g-dev libcurl4-openssl-dev libcjson-dev check)
+packages=(build-essential gcc-multilib pkg-config meson ninja-build zlib1g-dev libcurl4-openssl-dev libcjson-dev check seabios)
 
 missing=()
 for pkg in "${packages[@]}"; do

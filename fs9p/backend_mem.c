@@ -1,0 +1,838 @@
+/* fs9p/backend_mem.c — the in-memory file system (see backend_mem.h).
+ *
+ * Every node sits on one list owned by the file system, so destroy frees it
+ * all whatever the links. A node lives while a caller holds a reference or
+ * a directory entry names it. A directory holds a reference on its latest
+ * parent (for ".."), dropped when the directory itself is freed. Entries of a directory are kept
+ * in creation order with strictly increasing cookies; a listing resumes at
+ * the first entry whose cookie is above the offset, whatever was removed.
+ */
+#include "fs9p/backend_mem.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define CHUNK_SIZE (64u * 1024u)
+#define MAX_FILE_SIZE (1ull << 52)      /* 4 PiB: far above any test, no overflow */
+#define MAX_NAME 255u
+#define MAX_TARGET 4095u
+#define FIRST_ENTRY_COOKIE 3u           /* 1 and 2 are "." and ".." */
+#define V9FS_MAGIC 0x01021997u
+
+struct mem_chunk {
+    uint64_t index;
+    uint8_t *data;
+};
+
+struct mem_dirent {
+    char *name;
+    struct p9_node *node;
+    uint64_t cookie;
+};
+
+struct p9_node {
+    struct mem_fs *fs;
+    struct p9_node *prev, *next;        /* the file system's list of nodes */
+    uint64_t refs;
+    uint32_t links;
+    uint64_t ino;
+    uint32_t mode, uid, gid;
+    uint64_t rdev;
+    struct p9_timespec atime, mtime, ctime, btime;
+    uint64_t size;
+    uint64_t data_version;
+    /* directories */
+    struct p9_node *parent;
+    struct mem_dirent *ents;
+    size_t nents, cap_ents;
+    uint64_t next_cookie;
+    uint32_t subdirs;
+    /* regular files */
+    struct mem_chunk *chunks;
+    size_t nchunks, cap_chunks;
+    /* symlinks */
+    char *target;
+};
+
+struct mem_fs {
+    struct p9_node *root;
+    struct p9_node *nodes;
+    uint64_t next_ino;
+    uint64_t used_bytes, capacity;
+    uint64_t objects, max_objects;
+    p9_clock_fn clock;
+    void *clock_ctx;
+};
+
+static bool is_dir(const struct p9_node *n) { return S_ISDIR(n->mode); }
+
+static struct p9_timespec now(struct mem_fs *fs)
+{
+    uint64_t ns = fs->clock(fs->clock_ctx);
+    return (struct p9_timespec){ ns / 1000000000u, ns % 1000000000u };
+}
+
+static uint64_t host_clock(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Grows a dynamic array to hold one more element. */
+static int reserve(void **array, size_t *cap, size_t count, size_t elem)
+{
+    if (count < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = realloc(*array, ncap * elem);
+    if (!p)
+        return ENOMEM;
+    *array = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- node lifetime ---- */
+
+static void node_free(struct p9_node *n)
+{
+    struct mem_fs *fs = n->fs;
+    for (size_t i = 0; i < n->nchunks; i++)
+        free(n->chunks[i].data);
+    fs->used_bytes -= (uint64_t)n->nchunks * CHUNK_SIZE;
+    for (size_t i = 0; i < n->nents; i++)
+        free(n->ents[i].name);
+    free(n->chunks);
+    free(n->ents);
+    free(n->target);
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        fs->nodes = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    fs->objects--;
+    free(n);
+}
+
+static void node_put(struct p9_node *n);
+
+/* Frees n if nothing refers to it any more. */
+static void node_maybe_free(struct p9_node *n)
+{
+    if (n->refs || n->links)
+        return;
+    struct p9_node *parent = n->parent;
+    n->parent = NULL;
+    node_free(n);
+    if (parent && parent != n)
+        node_put(parent);
+}
+
+static void node_put(struct p9_node *n)
+{
+    n->refs--;
+    node_maybe_free(n);
+}
+
+static struct p9_node *node_get(struct p9_node *n)
+{
+    n->refs++;
+    return n;
+}
+
+static int node_new(struct mem_fs *fs, uint32_t mode, const struct p9_cred *cred,
+                    struct p9_node **out)
+{
+    if (fs->objects >= fs->max_objects)
+        return ENOSPC;
+    struct p9_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return ENOMEM;
+    n->fs = fs;
+    n->ino = fs->next_ino++;
+    n->mode = mode;
+    n->uid = cred->uid;
+    n->gid = cred->gid;
+    n->atime = n->mtime = n->ctime = n->btime = now(fs);
+    n->next_cookie = FIRST_ENTRY_COOKIE;
+    n->next = fs->nodes;
+    if (fs->nodes)
+        fs->nodes->prev = n;
+    fs->nodes = n;
+    fs->objects++;
+    n->refs = 1;
+    *out = n;
+    return 0;
+}
+
+/* ---- directory entries ---- */
+
+static struct mem_dirent *dir_find(struct p9_node *dir, const char *name)
+{
+    for (size_t i = 0; i < dir->nents; i++)
+        if (strcmp(dir->ents[i].name, name) == 0)
+            return &dir->ents[i];
+    return NULL;
+}
+
+static void touch_dir(struct p9_node *dir)
+{
+    dir->mtime = dir->ctime = now(dir->fs);
+    dir->data_version++;
+}
+
+/* Adds the entry name -> child; the entry takes a link on child. */
+static int dir_add(struct p9_node *dir, const char *name, struct p9_node *child)
+{
+    struct mem_fs *fs = dir->fs;
+    if (strlen(name) > MAX_NAME)
+        return ENAMETOOLONG;
+    if (fs->objects >= fs->max_objects)
+        return ENOSPC;
+    if (reserve((void **)&dir->ents, &dir->cap_ents, dir->nents, sizeof *dir->ents))
+        return ENOMEM;
+    char *copy = strdup(name);
+    if (!copy)
+        return ENOMEM;
+    dir->ents[dir->nents++] = (struct mem_dirent){ copy, child, dir->next_cookie++ };
+    fs->objects++;
+    child->links++;
+    child->ctime = now(fs);
+    if (is_dir(child)) {
+        struct p9_node *old_parent = child->parent;
+        dir->subdirs++;
+        child->parent = node_get(dir);
+        if (old_parent)
+            node_put(old_parent);
+    }
+    touch_dir(dir);
+    return 0;
+}
+
+/* Removes the entry e from dir and drops its link. */
+static void dir_remove(struct p9_node *dir, struct mem_dirent *e)
+{
+    struct p9_node *child = e->node;
+    free(e->name);
+    size_t i = (size_t)(e - dir->ents);
+    memmove(e, e + 1, (dir->nents - i - 1) * sizeof *e);
+    dir->nents--;
+    dir->fs->objects--;
+    touch_dir(dir);
+    child->links--;
+    child->ctime = now(dir->fs);
+    if (is_dir(child))
+        dir->subdirs--;
+    node_maybe_free(child);
+}
+
+/* ---- file data: a sorted chunk map ---- */
+
+static size_t chunk_slot(const struct p9_node *n, uint64_t index)
+{
+    size_t lo = 0, hi = n->nchunks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (n->chunks[mid].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static uint8_t *chunk_find(const struct p9_node *n, uint64_t index)
+{
+    size_t i = chunk_slot(n, index);
+    return i < n->nchunks && n->chunks[i].index == index ? n->chunks[i].data : NULL;
+}
+
+static int chunk_get(struct p9_node *n, uint64_t index, uint8_t **out)
+{
+    size_t i = chunk_slot(n, index);
+    if (i < n->nchunks && n->chunks[i].index == index) {
+        *out = n->chunks[i].data;
+        return 0;
+    }
+    struct mem_fs *fs = n->fs;
+    if (fs->used_bytes + CHUNK_SIZE > fs->capacity)
+        return ENOSPC;
+    if (reserve((void **)&n->chunks, &n->cap_chunks, n->nchunks, sizeof *n->chunks))
+        return ENOMEM;
+    uint8_t *data = calloc(1, CHUNK_SIZE);
+    if (!data)
+        return ENOMEM;
+    memmove(&n->chunks[i + 1], &n->chunks[i], (n->nchunks - i) * sizeof *n->chunks);
+    n->chunks[i] = (struct mem_chunk){ index, data };
+    n->nchunks++;
+    fs->used_bytes += CHUNK_SIZE;
+    *out = data;
+    return 0;
+}
+
+/* Cuts the file to `size` bytes: chunks past it go, the tail of the last
+ * one is zeroed so a later extension reads zeros. */
+static void file_truncate(struct p9_node *n, uint64_t size)
+{
+    size_t keep = chunk_slot(n, (size + CHUNK_SIZE - 1) / CHUNK_SIZE);
+    for (size_t i = keep; i < n->nchunks; i++)
+        free(n->chunks[i].data);
+    n->fs->used_bytes -= (uint64_t)(n->nchunks - keep) * CHUNK_SIZE;
+    n->nchunks = keep;
+    uint8_t *last = size % CHUNK_SIZE ? chunk_find(n, size / CHUNK_SIZE) : NULL;
+    if (last)
+        memset(last + size % CHUNK_SIZE, 0, CHUNK_SIZE - size % CHUNK_SIZE);
+    n->size = size;
+    n->data_version++;
+}
+
+static uint32_t piece_len(uint64_t off, uint64_t left)
+{
+    uint32_t room = CHUNK_SIZE - (uint32_t)(off % CHUNK_SIZE);
+    return left < room ? (uint32_t)left : room;
+}
+
+static void file_read(const struct p9_node *n, uint64_t off, uint8_t *buf, uint64_t count)
+{
+    for (uint64_t done = 0; done < count;) {
+        uint32_t len = piece_len(off + done, count - done);
+        const uint8_t *chunk = chunk_find(n, (off + done) / CHUNK_SIZE);
+        if (chunk)
+            memcpy(buf + done, chunk + (off + done) % CHUNK_SIZE, len);
+        else
+            memset(buf + done, 0, len);
+        done += len;
+    }
+}
+
+static int file_write(struct p9_node *n, uint64_t off, const uint8_t *buf, uint32_t count,
+                      uint32_t *done)
+{
+    *done = 0;
+    if (off > MAX_FILE_SIZE || count > MAX_FILE_SIZE - off)
+        return EFBIG;
+    int err = 0;
+    while (*done < count) {
+        uint32_t len = piece_len(off + *done, count - *done);
+        uint8_t *chunk;
+        err = chunk_get(n, (off + *done) / CHUNK_SIZE, &chunk);
+        if (err)
+            break;
+        memcpy(chunk + (off + *done) % CHUNK_SIZE, buf + *done, len);
+        *done += len;
+    }
+    if (*done) {
+        if (off + *done > n->size)
+            n->size = off + *done;
+        n->mtime = n->ctime = now(n->fs);
+        n->data_version++;
+        return 0;
+    }
+    return err;
+}
+
+/* ---- the operations table ---- */
+
+static void mem_destroy(void *be)
+{
+    struct mem_fs *fs = be;
+    while (fs->nodes)
+        node_free(fs->nodes);
+    free(fs);
+}
+
+static int mem_root(void *be, struct p9_node **out)
+{
+    struct mem_fs *fs = be;
+    *out = node_get(fs->root);
+    return 0;
+}
+
+static int mem_lookup(void *be, struct p9_node *dir, const char *name, struct p9_node **out)
+{
+    (void)be;
+    if (!is_dir(dir))
+        return ENOTDIR;
+    if (strcmp(name, "..") == 0) {
+        *out = node_get(dir->parent ? dir->parent : dir);
+        return 0;
+    }
+    struct mem_dirent *e = dir_find(dir, name);
+    if (!e)
+        return ENOENT;
+    *out = node_get(e->node);
+    return 0;
+}
+
+static struct p9_node *mem_retain(void *be, struct p9_node *n)
+{
+    (void)be;
+    return node_get(n);
+}
+
+static void mem_release(void *be, struct p9_node *n)
+{
+    (void)be;
+    node_put(n);
+}
+
+static int mem_getattr(void *be, struct p9_node *n, struct p9_attr *a)
+{
+    (void)be;
+    *a = (struct p9_attr){
+        .mode = n->mode, .uid = n->uid, .gid = n->gid,
+        .nlink = is_dir(n) ? 2u + n->subdirs : n->links,
+        .rdev = n->rdev, .size = n->size, .blksize = 4096,
+        .blocks = (uint64_t)n->nchunks * (CHUNK_SIZE / 512),
+        .atime = n->atime, .mtime = n->mtime, .ctime = n->ctime, .btime = n->btime,
+        .ino = n->ino, .data_version = n->data_version,
+    };
+    return 0;
+}
+
+static struct p9_timespec pick_time(struct mem_fs *fs, uint32_t valid, uint32_t set_bit,
+                                    struct p9_timespec given)
+{
+    return valid & set_bit ? given : now(fs);
+}
+
+static int mem_setattr(void *be, struct p9_node *n, const struct p9_setattr *sa)
+{
+    struct mem_fs *fs = be;
+    if (sa->valid & P9_SETATTR_SIZE) {
+        if (is_dir(n))
+            return EISDIR;
+        if (!S_ISREG(n->mode))
+            return EINVAL;
+        if (sa->size > MAX_FILE_SIZE)
+            return EFBIG;
+        if (sa->size != n->size) {
+            file_truncate(n, sa->size);
+            if (!(sa->valid & P9_SETATTR_MTIME))
+                n->mtime = now(fs);
+        }
+    }
+    if (sa->valid & P9_SETATTR_MODE)
+        n->mode = (n->mode & S_IFMT) | (sa->mode & 07777);
+    if (sa->valid & P9_SETATTR_UID)
+        n->uid = sa->uid;
+    if (sa->valid & P9_SETATTR_GID)
+        n->gid = sa->gid;
+    if (sa->valid & P9_SETATTR_ATIME)
+        n->atime = pick_time(fs, sa->valid, P9_SETATTR_ATIME_SET, sa->atime);
+    if (sa->valid & P9_SETATTR_MTIME)
+        n->mtime = pick_time(fs, sa->valid, P9_SETATTR_MTIME_SET, sa->mtime);
+    n->ctime = now(fs);
+    return 0;
+}
+
+static int mem_open(void *be, struct p9_node *n, uint32_t flags, void **handle)
+{
+    (void)be;
+    *handle = NULL;
+    if (S_ISLNK(n->mode))
+        return ELOOP;
+    if (is_dir(n) && (flags & P9_DOTL_ACCMODE) != P9_DOTL_RDONLY)
+        return EISDIR;
+    if ((flags & P9_DOTL_DIRECTORY) && !is_dir(n))
+        return ENOTDIR;
+    if ((flags & P9_DOTL_TRUNC) && S_ISREG(n->mode) && (flags & P9_DOTL_ACCMODE) != P9_DOTL_RDONLY
+        && n->size) {
+        file_truncate(n, 0);
+        n->mtime = n->ctime = now(n->fs);
+    }
+    return 0;
+}
+
+static int mem_read(void *be, struct p9_node *n, void *handle, uint64_t off, void *buf,
+                    uint32_t count, uint32_t *done)
+{
+    (void)be, (void)handle;
+    *done = 0;
+    if (is_dir(n))
+        return EISDIR;
+    if (!S_ISREG(n->mode))
+        return EINVAL;
+    if (off >= n->size)
+        return 0;
+    uint64_t left = n->size - off;
+    *done = left < count ? (uint32_t)left : count;
+    file_read(n, off, buf, *done);
+    return 0;
+}
+
+static int mem_write(void *be, struct p9_node *n, void *handle, uint64_t off, const void *buf,
+                     uint32_t count, uint32_t *done)
+{
+    (void)be, (void)handle;
+    *done = 0;
+    if (is_dir(n))
+        return EISDIR;
+    if (!S_ISREG(n->mode))
+        return EINVAL;
+    return file_write(n, off, buf, count, done);
+}
+
+/* Makes a node of the given mode and names it `name` in dir. */
+static int make_named(struct mem_fs *fs, struct p9_node *dir, const char *name, uint32_t mode,
+                      const struct p9_cred *cred, struct p9_node **out)
+{
+    if (!is_dir(dir))
+        return ENOTDIR;
+    if (!dir->links && dir != fs->root)
+        return ENOENT;
+    if (dir_find(dir, name))
+        return EEXIST;
+    struct p9_node *n;
+    int err = node_new(fs, mode, cred, &n);
+    if (err)
+        return err;
+    err = dir_add(dir, name, n);
+    if (err) {
+        node_put(n);
+        return err;
+    }
+    *out = n;
+    return 0;
+}
+
+static int mem_create(void *be, struct p9_node *dir, const char *name, uint32_t flags,
+                      uint32_t mode, const struct p9_cred *cred, struct p9_node **out,
+                      void **handle)
+{
+    (void)flags;
+    *handle = NULL;
+    return make_named(be, dir, name, S_IFREG | (mode & 07777), cred, out);
+}
+
+static int mem_mkdir(void *be, struct p9_node *dir, const char *name, uint32_t mode,
+                     const struct p9_cred *cred, struct p9_node **out)
+{
+    return make_named(be, dir, name, S_IFDIR | (mode & 07777), cred, out);
+}
+
+static int mem_symlink(void *be, struct p9_node *dir, const char *name, const char *target,
+                       const struct p9_cred *cred, struct p9_node **out)
+{
+    size_t len = strlen(target);
+    if (len > MAX_TARGET)
+        return ENAMETOOLONG;
+    char *copy = strdup(target);
+    if (!copy)
+        return ENOMEM;
+    int err = make_named(be, dir, name, S_IFLNK | 0777, cred, out);
+    if (err) {
+        free(copy);
+        return err;
+    }
+    (*out)->target = copy;
+    (*out)->size = len;
+    return 0;
+}
+
+static int mem_mknod(void *be, struct p9_node *dir, const char *name, uint32_t mode,
+                     uint32_t major, uint32_t minor, const struct p9_cred *cred,
+                     struct p9_node **out)
+{
+    uint32_t type = mode & S_IFMT;
+    if (type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK
+        && type != S_IFREG)
+        return EINVAL;
+    int err = make_named(be, dir, name, type | (mode & 07777), cred, out);
+    if (!err)
+        (*out)->rdev = (uint64_t)major << 32 | minor;
+    return err;
+}
+
+static int mem_readlink(void *be, struct p9_node *n, char *buf, size_t cap, size_t *len)
+{
+    (void)be;
+    if (!S_ISLNK(n->mode))
+        return EINVAL;
+    *len = strlen(n->target);
+    if (*len > cap)
+        return ERANGE;
+    memcpy(buf, n->target, *len);
+    return 0;
+}
+
+static int mem_link(void *be, struct p9_node *dir, const char *name, struct p9_node *target)
+{
+    struct mem_fs *fs = be;
+    if (!is_dir(dir))
+        return ENOTDIR;
+    if (is_dir(target))
+        return EPERM;
+    if (!target->links)
+        return ENOENT;
+    if (!dir->links && dir != fs->root)
+        return ENOENT;
+    if (dir_find(dir, name))
+        return EEXIST;
+    return dir_add(dir, name, target);
+}
+
+/* True if `dir` is `n` or lies below it. */
+static bool is_within(const struct p9_node *dir, const struct p9_node *n)
+{
+    for (const struct p9_node *d = dir; d; d = d->parent == d ? NULL : d->parent)
+        if (d == n)
+            return true;
+    return false;
+}
+
+/* May the existing entry `victim` be replaced by a node like `moving`? */
+static int replace_allowed(const struct p9_node *moving, const struct p9_node *victim)
+{
+    if (is_dir(moving) && !is_dir(victim))
+        return ENOTDIR;
+    if (!is_dir(moving) && is_dir(victim))
+        return EISDIR;
+    if (is_dir(victim) && victim->nents)
+        return ENOTEMPTY;
+    return 0;
+}
+
+static int mem_rename(void *be, struct p9_node *olddir, const char *oldname,
+                      struct p9_node *newdir, const char *newname)
+{
+    (void)be;
+    if (!is_dir(olddir) || !is_dir(newdir))
+        return ENOTDIR;
+    if (strlen(newname) > MAX_NAME)
+        return ENAMETOOLONG;
+    struct mem_dirent *from = dir_find(olddir, oldname);
+    if (!from)
+        return ENOENT;
+    struct p9_node *moving = from->node;
+    if (is_dir(moving) && is_within(newdir, moving))
+        return EINVAL;
+    struct mem_dirent *to = dir_find(newdir, newname);
+    if (to && to->node == moving)
+        return 0;
+    if (to) {
+        int err = replace_allowed(moving, to->node);
+        if (err)
+            return err;
+    }
+    node_get(moving);
+    if (to)
+        dir_remove(newdir, to);
+    int err = dir_add(newdir, newname, moving);
+    if (!err)
+        dir_remove(olddir, dir_find(olddir, oldname));
+    node_put(moving);
+    return err;
+}
+
+static int mem_unlink(void *be, struct p9_node *dir, const char *name, uint32_t flags)
+{
+    (void)be;
+    if (!is_dir(dir))
+        return ENOTDIR;
+    struct mem_dirent *e = dir_find(dir, name);
+    if (!e)
+        return ENOENT;
+    bool want_dir = flags & P9_AT_REMOVEDIR;
+    if (want_dir && !is_dir(e->node))
+        return ENOTDIR;
+    if (!want_dir && is_dir(e->node))
+        return EISDIR;
+    if (want_dir && e->node->nents)
+        return ENOTEMPTY;
+    dir_remove(dir, e);
+    return 0;
+}
+
+static uint8_t dirent_type(uint32_t mode)
+{
+    return (uint8_t)((mode & S_IFMT) >> 12);   /* Linux DT_* = S_IFMT >> 12 */
+}
+
+static int mem_readdir(void *be, struct p9_node *dir, void *handle, uint64_t cookie,
+                       p9_dirent_fn emit, void *ctx)
+{
+    (void)handle;
+    struct mem_fs *fs = be;
+    if (!is_dir(dir))
+        return ENOTDIR;
+    struct p9_node *up = dir->parent ? dir->parent : dir;
+    if (cookie < 1 && emit(ctx, ".", dir->ino, dirent_type(dir->mode), 1))
+        return 0;
+    if (cookie < 2 && emit(ctx, "..", up->ino, dirent_type(up->mode), 2))
+        return 0;
+    size_t lo = 0, hi = dir->nents;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (dir->ents[mid].cookie <= cookie)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < dir->nents; i++) {
+        const struct mem_dirent *e = &dir->ents[i];
+        if (emit(ctx, e->name, e->node->ino, dirent_type(e->node->mode), e->cookie))
+            break;
+    }
+    dir->atime = now(fs);
+    return 0;
+}
+
+static int mem_statfs(void *be, struct p9_node *n, struct p9_statfs *out)
+{
+    (void)n;
+    struct mem_fs *fs = be;
+    *out = (struct p9_statfs){
+        .type = V9FS_MAGIC, .bsize = 4096,
+        .blocks = fs->capacity / 4096,
+        .bfree = (fs->capacity - fs->used_bytes) / 4096,
+        .bavail = (fs->capacity - fs->used_bytes) / 4096,
+        .files = fs->max_objects, .ffree = fs->max_objects - fs->objects,
+        .fsid = (uint64_t)(uintptr_t)fs, .namelen = MAX_NAME,
+    };
+    return 0;
+}
+
+static const struct p9_backend_ops mem_ops = {
+    .destroy = mem_destroy,
+    .root = mem_root,
+    .lookup = mem_lookup,
+    .retain = mem_retain,
+    .release = mem_release,
+    .getattr = mem_getattr,
+    .setattr = mem_setattr,
+    .open = mem_open,
+    .read = mem_read,
+    .write = mem_write,
+    .create = mem_create,
+    .mkdir = mem_mkdir,
+    .symlink = mem_symlink,
+    .mknod = mem_mknod,
+    .readlink = mem_readlink,
+    .link = mem_link,
+    .rename = mem_rename,
+    .unlink = mem_unlink,
+    .readdir = mem_readdir,
+    .statfs = mem_statfs,
+};
+
+int p9_mem_new(const struct p9_mem_config *cfg, struct p9_backend *out)
+{
+    struct mem_fs *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return ENOMEM;
+    fs->next_ino = 1;
+    fs->capacity = cfg && cfg->capacity_bytes ? cfg->capacity_bytes : 1ull << 30;
+    fs->max_objects = cfg && cfg->max_objects ? cfg->max_objects : 1u << 20;
+    fs->clock = cfg && cfg->clock ? cfg->clock : host_clock;
+    fs->clock_ctx = cfg ? cfg->clock_ctx : NULL;
+    const struct p9_cred root_cred = { 0, 0 };
+    if (node_new(fs, S_IFDIR | 0755, &root_cred, &fs->root)) {
+        free(fs);
+        return ENOMEM;
+    }
+    *out = (struct p9_backend){ &mem_ops, fs, P9_BACKEND_CHECK_PERMS };
+    return 0;
+}
+
+/* ---- embedder helpers: paths from the root ---- */
+
+/* Looks up (or with `make_dirs`, creates) each directory of `path` but the
+ * last element, whose name is copied into `leaf`. Returns the parent with a
+ * reference held. */
+static int walk_parent(struct mem_fs *fs, const char *path, bool make_dirs,
+                       struct p9_node **parent, char leaf[MAX_NAME + 1])
+{
+    struct p9_node *dir = node_get(fs->root);
+    const struct p9_cred root_cred = { 0, 0 };
+    while (*path == '/')
+        path++;
+    for (;;) {
+        size_t len = strcspn(path, "/");
+        if (len == 0 || len > MAX_NAME) {
+            node_put(dir);
+            return len ? ENAMETOOLONG : EINVAL;
+        }
+        memcpy(leaf, path, len);
+        leaf[len] = 0;
+        path += len;
+        while (*path == '/')
+            path++;
+        if (!*path) {
+            *parent = dir;
+            return 0;
+        }
+        struct p9_node *next;
+        int err = mem_lookup(fs, dir, leaf, &next);
+        if (err == ENOENT && make_dirs)
+            err = mem_mkdir(fs, dir, leaf, 0755, &root_cred, &next);
+        node_put(dir);
+        if (err)
+            return err;
+        dir = next;
+    }
+}
+
+int p9_mem_create_file(struct p9_backend *b, const char *path, const void *data, size_t len)
+{
+    struct mem_fs *fs = b->be;
+    struct p9_node *parent, *file;
+    char leaf[MAX_NAME + 1];
+    if (len > MAX_FILE_SIZE)
+        return EFBIG;
+    int err = walk_parent(fs, path, true, &parent, leaf);
+    if (err)
+        return err;
+    err = mem_lookup(fs, parent, leaf, &file);
+    if (err == ENOENT) {
+        const struct p9_cred root_cred = { 0, 0 };
+        err = make_named(fs, parent, leaf, S_IFREG | 0644, &root_cred, &file);
+    }
+    node_put(parent);
+    if (err)
+        return err;
+    if (!S_ISREG(file->mode))
+        err = is_dir(file) ? EISDIR : EINVAL;
+    else
+        file_truncate(file, 0);
+    for (size_t off = 0; !err && off < len;) {
+        uint32_t done, piece = piece_len(off, len - off);
+        err = file_write(file, off, (const uint8_t *)data + off, piece, &done);
+        off += done;
+    }
+    node_put(file);
+    return err;
+}
+
+int p9_mem_read_file(struct p9_backend *b, const char *path, void **data, size_t *len)
+{
+    struct mem_fs *fs = b->be;
+    struct p9_node *parent, *file;
+    char leaf[MAX_NAME + 1];
+    int err = walk_parent(fs, path, false, &parent, leaf);
+    if (err)
+        return err;
+    err = mem_lookup(fs, parent, leaf, &file);
+    node_put(parent);
+    if (err)
+        return err;
+    if (!S_ISREG(file->mode) || file->size >= SIZE_MAX) {
+        err = is_dir(file) ? EISDIR : S_ISREG(file->mode) ? EFBIG : EINVAL;
+    } else {
+        *len = (size_t)file->size;
+        *data = malloc(*len ? *len : 1);
+        if (*data)
+            file_read(file, 0, *data, *len);
+        else
+            err = ENOMEM;
+    }
+    node_put(file);
+    return err;
+}
