@@ -40,6 +40,13 @@ static const struct opt_desc options[] = {
       "with --kernel: the initial RAM disk" },
     { "--append", NULL, "append", "CMDLINE", OPT_PATH, CFG(cmdline),
       "with --kernel: the kernel command line, e.g. \"console=ttyS0\"" },
+    { "--fs-dir", NULL, "fs-dir", "DIR", OPT_PATH, CFG(fs_dir),
+      "serve DIR to the guest over virtio-9p (confined beneath DIR), e.g. with\n"
+      "--append \"root=host9p rootfstype=9p rootflags=trans=virtio,version=9p2000.L rw\"" },
+    { "--fs-mem", NULL, "fs-mem", NULL, OPT_FLAG, CFG(fs_mem),
+      "serve an empty in-memory file system over virtio-9p instead" },
+    { "--fs-tag", NULL, "fs-tag", "TAG", OPT_PATH, CFG(fs_tag),
+      "the 9p mount tag (default host9p)" },
     { "--serial", NULL, "serial", "MODE", OPT_SERIAL, RUN(serial),
       "COM1: stdio (default: output to stdout, input from stdin), none,\n"
       "or file:PATH (output appended to PATH, no input)" },

@@ -6,8 +6,11 @@
  * path = the back end's stable ino), negotiates msize down to the
  * transport's cap, resumes readdir at back-end cookies, serves POSIX byte-
  * range locks itself, checks access against the attaching uid when the back
- * end stores ownership, and roots each attach at its `aname` subdirectory
- * (".." never climbs above it). It knows nothing of virtio or guest memory.
+ * end stores ownership (9p carries no group list: the attaching uid also
+ * stands for the group class), and roots each attach at its `aname`
+ * subdirectory (".." never climbs above it). Tremove and Trename act only
+ * while the fid's remembered name still leads to its file (else ESTALE).
+ * It knows nothing of virtio or guest memory.
  *
  * Two ways to drive it (from one thread, the guest's):
  *  - p9_server_handle: synchronous; for back ends that never wait.

@@ -44,6 +44,11 @@ struct plan86_config {
     const char *kernel_path; /* direct Linux boot (no BIOS): a bzImage, or NULL */
     const char *initrd_path; /* with kernel_path: an initrd, or NULL */
     const char *cmdline;     /* with kernel_path: the kernel command line, or NULL */
+    /* The virtio-9p file system (PCI 00:03.0), present when a back end is
+     * chosen: a host directory (confined beneath it), or an in-memory tree. */
+    const char *fs_dir;
+    bool fs_mem;
+    const char *fs_tag;      /* mount tag; NULL: "host9p" */
     struct plan86_port_log port_logs[PLAN86_MAX_PORT_LOGS];
     int nport_logs;
 };
@@ -78,6 +83,12 @@ void plan86_set_serial_input(struct plan86 *p, plan86_input_fn fn, void *opaque)
 /* Types bytes into COM1 now (from the guest thread, e.g. a console callback).
  * Returns how many were taken (the rest: offer again later). */
 size_t plan86_serial_type(struct plan86 *p, const uint8_t *bytes, size_t len);
+
+/* The in-memory file system (fs_mem): puts a file in (parents created) and
+ * takes one out (*data is malloc'd: free it). Return 0 or an errno (ENOTSUP
+ * without fs_mem). */
+int plan86_create_file(struct plan86 *p, const char *path, const void *data, size_t len);
+int plan86_read_file(struct plan86 *p, const char *path, void **data, size_t *len);
 
 /* Runs until the machine stops; may be called again after a stop request. */
 enum plan86_stop_reason plan86_run(struct plan86 *p);

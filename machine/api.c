@@ -23,6 +23,9 @@
 #include "board.h"
 #include "cpu/cpu.h"
 #include "demo.h"
+#include "devices/rtc.h"
+#include "fs9p/backend_hostdir.h"
+#include "fs9p/backend_mem.h"
 #include "machine.h"
 
 #define STRINGIFY(x) #x
@@ -31,6 +34,9 @@
 
 struct plan86 {
     struct machine *m;
+    struct p9_backend *mem_fs;       /* the mem back end when fs_mem (owned by the server) */
+    uint64_t fs_epoch_ns;            /* file times: this + virtual time */
+    struct p9_backend fs_backend;
     /* direct Linux boot, repeated after a reset */
     char *kernel_path, *initrd_path, *cmdline;
     /* serial input fetched but not yet taken by the UART */
@@ -62,6 +68,12 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "--kernel and --demo are mutually exclusive";
     if (!cfg->kernel_path && (cfg->initrd_path || cfg->cmdline))
         return "--initrd and --append need --kernel";
+    if (cfg->fs_dir && cfg->fs_mem)
+        return "--fs-dir and --fs-mem are mutually exclusive (one 9p back end)";
+    if (cfg->fs_tag && !cfg->fs_dir && !cfg->fs_mem)
+        return "--fs-tag needs a file system: --fs-dir DIR or --fs-mem";
+    if (cfg->fs_tag && (!*cfg->fs_tag || strlen(cfg->fs_tag) > 64))
+        return "--fs-tag: the mount tag must be 1 to 64 bytes";
     if (cfg->nport_logs < 0 || cfg->nport_logs > PLAN86_MAX_PORT_LOGS)
         return "too many port logs (at most " PORT_LOGS_TEXT ")";
     return NULL;
@@ -204,6 +216,44 @@ size_t plan86_serial_type(struct plan86 *p, const uint8_t *bytes, size_t len)
     return p->m->board ? uart_receive(&p->m->board->com1, bytes, len) : 0;
 }
 
+/* File times of the mem back end follow the guest's clock (deterministic runs
+ * stay deterministic). */
+static uint64_t fs_clock(void *ctx)
+{
+    struct plan86 *p = ctx;
+    return p->fs_epoch_ns + machine_now_ns(p->m);
+}
+
+static bool setup_file_system(struct plan86 *p, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    if (cfg->fs_dir) {
+        if (hostdir_backend_new(cfg->fs_dir, &p->fs_backend, err, err_size) != 0)
+            return false;
+    } else {
+        p->fs_epoch_ns = (uint64_t)rtc_default_start_time(cfg->deterministic) * 1000000000ull;
+        struct p9_mem_config mc = { .clock = fs_clock, .clock_ctx = p };
+        if (p9_mem_new(&mc, &p->fs_backend) != 0) {
+            snprintf(err, err_size, "out of memory for the in-memory file system");
+            return false;
+        }
+        p->mem_fs = &p->fs_backend;
+    }
+    const char *why = board_attach_9p(p->m, p->m->board, &p->fs_backend, cfg->fs_tag);
+    if (why)
+        snprintf(err, err_size, "virtio-9p: %s", why);
+    return !why;
+}
+
+int plan86_create_file(struct plan86 *p, const char *path, const void *data, size_t len)
+{
+    return p->mem_fs ? p9_mem_create_file(p->mem_fs, path, data, len) : ENOTSUP;
+}
+
+int plan86_read_file(struct plan86 *p, const char *path, void **data, size_t *len)
+{
+    return p->mem_fs ? p9_mem_read_file(p->mem_fs, path, data, len) : ENOTSUP;
+}
+
 struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t err_size)
 {
     const char *problem = config_problem(cfg);
@@ -218,6 +268,8 @@ struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t 
     }
     p->m = machine_new((uint32_t)cfg->memory_bytes, cfg->deterministic, cfg->ns_per_insn, err, err_size);
     bool ok = p->m != NULL;
+    if (ok && (cfg->fs_dir || cfg->fs_mem))
+        ok = setup_file_system(p, cfg, err, err_size);
     if (ok && cfg->bios_path)
         ok = load_bios(p->m, cfg->bios_path, err, err_size) && setup_firmware_boot(p->m, cfg, err, err_size);
     if (ok && cfg->demo)

@@ -65,4 +65,34 @@ const char *board_attach(struct machine *m, struct board *b, char *err, size_t e
     return NULL;
 }
 
-void board_free(struct board *b) { fw_cfg_free(&b->fw_cfg); }
+/* ---- the 9p file system ---- */
+
+static void p9_reply_to_device(void *ctx, uint64_t token, const uint8_t *reply, size_t len)
+{
+    virtio_9p_complete(ctx, (uint32_t)token, reply, len);
+}
+
+static const struct virtio_9p_handler p9_transport = {
+    .submit = p9_server_transport_submit,
+    .reset = p9_server_transport_reset,
+};
+
+const char *board_attach_9p(struct machine *m, struct board *b, const struct p9_backend *backend,
+                            const char *mount_tag)
+{
+    struct p9_server_config cfg = { .backend = *backend };
+    b->p9 = p9_server_new(&cfg);
+    if (!b->p9)
+        return "out of memory for the 9p server";
+    p9_server_set_completion(b->p9, p9_reply_to_device, &b->virtio_9p);
+    return virtio_9p_attach(m, &b->virtio_9p, &b->pci, PCI_DEVFN(3, 0), mount_tag, &p9_transport, b->p9);
+}
+
+void board_free(struct board *b)
+{
+    if (b->p9) {
+        virtio_9p_free(&b->virtio_9p);
+        p9_server_free(b->p9);
+    }
+    fw_cfg_free(&b->fw_cfg);
+}

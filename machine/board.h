@@ -17,6 +17,8 @@
 #include "devices/rtc.h"
 #include "devices/sysctl.h"
 #include "devices/uart.h"
+#include "fs9p/server.h"
+#include "virtio/virtio_9p.h"
 
 struct board {
     struct pic pic;
@@ -30,10 +32,17 @@ struct board {
     struct piix3 piix3;
     struct fw_cfg fw_cfg;
     bool pam_noted;
+    /* the 9p file system: present when a back end was given */
+    struct virtio_9p virtio_9p;
+    struct p9_server *p9;
 };
 
 /* NULL, or which device could not be attached and why. */
 const char *board_attach(struct machine *m, struct board *b, char *err, size_t err_size);
+/* Adds the virtio-9p device (PCI 00:03.0) serving `backend` (the server owns
+ * it from here on, also on failure) under `mount_tag` (NULL: host9p). */
+const char *board_attach_9p(struct machine *m, struct board *b, const struct p9_backend *backend,
+                            const char *mount_tag);
 void board_free(struct board *b);
 
 #endif
