@@ -4,6 +4,9 @@
  * physical address and code size; a write to a physical page holding decoded
  * code (seen by the MMU slow path or reported as DMA) drops that page's blocks
  * through a per-page generation, and stops the running block when it is hit.
+ * Blocks chain: each remembers its last two successors, and a jump cache maps
+ * linear EIPs to blocks; both are checked against TLB flushes and dropped code
+ * before use, so chaining never changes where blocks start or end.
  * Interrupts are taken between blocks (honouring STI/MOV SS shadows and HLT).
  * A fault longjmps back here with the faulting instruction's state intact and
  * is delivered, escalating to #DF and to a triple fault (bus shutdown) per the
@@ -21,6 +24,18 @@
 #define JC_BITS 12
 #define NO_PAGE 1u
 
+/* A cached route from a linear EIP to the block decoded there. It holds while
+ * no TLB flush happened since (same tlb_epoch: linear->physical unchanged), for
+ * the same privilege class and code size. When no decoded code was dropped
+ * since either (same code_gen) the block's pages need no generation check. */
+struct block_route {
+    uint32_t lin;
+    uint32_t epoch;
+    uint32_t code_gen;
+    bool user;
+    struct block *block;
+};
+
 struct block {
     uint32_t phys;       /* physical address of the first byte */
     uint32_t phys2;      /* second physical page (last instruction crosses), or NO_PAGE */
@@ -30,24 +45,19 @@ struct block {
     uint8_t code32;
     struct insn *insns;
     struct block *next;  /* hash chain */
+    struct block_route exits[2];   /* successors seen, most recent first */
 };
 
-/* Jump cache: linear EIP -> block, valid while no TLB flush happened since
- * (same tlb_epoch) and for the same privilege class, so the common path skips
- * the code translation and the hash walk. */
-struct jc_entry {
-    uint32_t lin;
-    uint32_t epoch;
-    bool user;
-    struct block *block;
-};
-
+/* The jump cache maps a linear EIP to its block by route, so the common path
+ * skips the code translation and the hash walk; block exits chain the same way
+ * without even the jump-cache probe. */
 struct block_cache {
-    struct jc_entry jc[1u << JC_BITS];
+    struct block_route jc[1u << JC_BITS];
     struct block *hash[1u << BC_HASH_BITS];
     struct block blocks[BC_MAX_BLOCKS];
     struct insn insns[BC_MAX_INSNS];
     uint32_t nblocks, ninsns;
+    uint32_t code_gen;   /* bumped whenever decoded code is dropped */
     uint32_t page_gen[PHYS_PAGES];
     uint8_t page_code[PHYS_PAGES];
 };
@@ -59,6 +69,7 @@ bool bc_page_has_code(const struct cpu *c, uint32_t phys) { return c->bc->page_c
 void bc_invalidate_page(struct cpu *c, uint32_t phys)
 {
     uint32_t page = phys >> 12;
+    c->bc->code_gen++;
     c->bc->page_gen[page]++;
     c->bc->page_code[page] = 0;
     struct block *b = c->cur_block;
@@ -71,7 +82,9 @@ void bc_flush(struct cpu *c)
     struct block_cache *bc = c->bc;
     memset(bc->hash, 0, sizeof bc->hash);
     memset(bc->jc, 0, sizeof bc->jc);
+    for (uint32_t k = 0; k < bc->nblocks; k++) memset(bc->blocks[k].exits, 0, sizeof bc->blocks[k].exits);
     bc->nblocks = bc->ninsns = 0;
+    bc->code_gen++;
     c->cur_block = NULL;
 }
 
@@ -96,6 +109,7 @@ static struct block *block_build(struct cpu *c, uint32_t phys)
     bc->ninsns += b->n;
     b->phys = phys;
     b->code32 = c->code32;
+    memset(b->exits, 0, sizeof b->exits);
     mark_code_page(c, phys);
     b->gen = bc->page_gen[phys >> 12];
     if (b->phys2 != NO_PAGE) {
@@ -132,30 +146,67 @@ static struct block *block_lookup_phys(struct cpu *c, uint32_t phys)
     return block_build(c, phys);
 }
 
-static struct block *block_lookup(struct cpu *c)
+/* Whether route r leads from the current CS:EIP (linear `lin`) to a block
+ * that is still right for it. */
+static inline __attribute__((always_inline)) bool route_valid(struct cpu *c, struct block_route *r,
+                                                              uint32_t lin, bool user)
+{
+    struct block *b = r->block;
+    if (!b || r->lin != lin || r->epoch != c->tlb_epoch || r->user != user || b->code32 != c->code32)
+        return false;
+    if (likely(r->code_gen == c->bc->code_gen))
+        return (uint64_t)c->eip + b->bytes - 1 <= c->seg[S_CS].limit;
+    if (!block_valid(c, b)) return false;
+    r->code_gen = c->bc->code_gen;
+    return true;
+}
+
+/* The block at CS:EIP; `prev` is the block that ran last (NULL if none or
+ * unknown): its exits are tried first and learn the answer. */
+static struct block *block_lookup(struct cpu *c, struct block *prev)
 {
     uint32_t lin = c->seg[S_CS].base + c->eip;
     bool user = cpu_user_access(c);
-    struct jc_entry *e = &c->bc->jc[(lin ^ (lin >> JC_BITS)) & ((1u << JC_BITS) - 1)];
-    struct block *b = e->block;
-    if (b && e->lin == lin && e->epoch == c->tlb_epoch && e->user == user &&
-        b->code32 == c->code32 && b->phys2 == NO_PAGE && block_valid(c, b))
-        return b;
-    b = block_lookup_phys(c, mmu_code_phys(c, lin));
-    *e = (struct jc_entry){lin, c->tlb_epoch, user, b};
-    return b;
+    if (prev) {
+        if (likely(route_valid(c, &prev->exits[0], lin, user))) return prev->exits[0].block;
+        if (route_valid(c, &prev->exits[1], lin, user)) {
+            struct block_route hit = prev->exits[1];
+            prev->exits[1] = prev->exits[0];
+            prev->exits[0] = hit;
+            return hit.block;
+        }
+    }
+    struct block_route *e = &c->bc->jc[(lin ^ (lin >> JC_BITS)) & ((1u << JC_BITS) - 1)];
+    if (!route_valid(c, e, lin, user)) {
+        struct block *b = block_lookup_phys(c, mmu_code_phys(c, lin));
+        *e = (struct block_route){lin, c->tlb_epoch, c->bc->code_gen, user, b};
+    }
+    /* After a cache flush prev may be a recycled or unused slot: a route is
+     * checked in full before use, so learning it in a slot in use is harmless,
+     * and unused slots stay clear so the next flush finds every route. */
+    if (prev && prev < c->bc->blocks + c->bc->nblocks) {
+        prev->exits[1] = prev->exits[0];
+        prev->exits[0] = *e;
+    }
+    return e->block;
 }
 
+/* Runs block b from its start. EIP advances in a local: a handler that moves
+ * EIP elsewhere (control transfer, REP restart, interrupt) is the block's
+ * last instruction or ends the block, so the loop never needs to read c->eip
+ * back between instructions. */
 static void block_run(struct cpu *c, struct block *b)
 {
     const struct insn *i = b->insns, *end = i + b->n;
     uint32_t eip_mask = b->code32 ? 0xFFFFFFFFu : 0xFFFFu;   /* 16-bit IP wraps */
+    uint32_t eip = c->eip;
     c->cur_block = b;
-    c->block_eip = c->eip;
+    c->block_eip = eip;
     c->end_block = false;
     do {
-        c->insn_eip = c->eip;
-        c->eip = (c->eip + i->len) & eip_mask;
+        c->insn_eip = eip;
+        eip = (eip + i->len) & eip_mask;
+        c->eip = eip;
         i->fn(c, i);
         i++;
     } while (i < end && !c->end_block);
@@ -250,15 +301,24 @@ static bool service_interrupts(struct cpu *c)
     return !c->halted;
 }
 
+/* Runs blocks until the budget is used up, an exit is requested or the CPU
+ * halts. Each block's successor is looked up from its exits first. */
+static void run_blocks(struct cpu *c, uint64_t target)
+{
+    struct block *prev = NULL;
+    while (c->icount < target && !c->exit_request) {
+        if (!service_interrupts(c)) break;
+        c->insn_eip = c->eip;
+        prev = block_lookup(c, prev);
+        block_run(c, prev);
+    }
+}
+
 uint64_t cpu_run(struct cpu *c, uint64_t budget)
 {
     uint64_t start = c->icount, target = start + budget;
     if (setjmp(c->fault_jmp)) fault_caught(c);
-    while (c->icount < target && !c->exit_request) {
-        if (!service_interrupts(c)) break;
-        c->insn_eip = c->eip;
-        block_run(c, block_lookup(c));
-    }
+    run_blocks(c, target);
     c->exit_request = false;
     return c->icount - start;
 }

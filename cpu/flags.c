@@ -2,8 +2,10 @@
  *
  * Promises: the six arithmetic flags are derived on demand from the last
  * flag-setting operation (c->lf_*) or read from c->eflags when lf_op is
- * LF_NONE; every reader goes through flag_* / flags_arith, every writer through
- * flags_lazy / flags_lazy_incdec / flags_set / cpu_write_eflags.
+ * LF_NONE; every reader goes through flag_* / flags_arith / cpu_cond, every
+ * writer through flags_lazy / flags_lazy_incdec / flags_set / cpu_write_eflags.
+ * The hot ones (CF/ZF/SF, conditions after compares and logic operations,
+ * flags_set) are inline in internal.h; this file has the general cases.
  */
 #include "internal.h"
 
@@ -15,26 +17,10 @@ static uint32_t lazy_carry_in(const struct cpu *c)
     return (c->lf_a - c->lf_b - c->lf_res) & m;
 }
 
-bool flag_cf(struct cpu *c)
+bool flag_cf_with_carry_in(const struct cpu *c)
 {
-    switch (c->lf_op) {
-    case LF_ADD: return c->lf_res < c->lf_a;
-    case LF_ADC: return lazy_carry_in(c) ? c->lf_res <= c->lf_a : c->lf_res < c->lf_a;
-    case LF_SUB: return c->lf_a < c->lf_b;
-    case LF_SBB: return lazy_carry_in(c) ? c->lf_a <= c->lf_b : c->lf_a < c->lf_b;
-    case LF_LOGIC: return false;
-    default: return c->eflags & F_CF;   /* LF_NONE, INC, DEC keep CF in eflags */
-    }
-}
-
-bool flag_zf(struct cpu *c)
-{
-    return c->lf_op == LF_NONE ? (c->eflags & F_ZF) != 0 : c->lf_res == 0;
-}
-
-bool flag_sf(struct cpu *c)
-{
-    return c->lf_op == LF_NONE ? (c->eflags & F_SF) != 0 : (c->lf_res & size_sign(c->lf_size)) != 0;
+    if (c->lf_op == LF_ADC) return lazy_carry_in(c) ? c->lf_res <= c->lf_a : c->lf_res < c->lf_a;
+    return lazy_carry_in(c) ? c->lf_a <= c->lf_b : c->lf_a < c->lf_b;
 }
 
 bool flag_pf(struct cpu *c)
@@ -70,38 +56,19 @@ bool flag_of(struct cpu *c)
 uint32_t flags_arith(struct cpu *c)
 {
     if (c->lf_op == LF_NONE) return c->eflags & F_ARITH;
-    return (flag_cf(c) ? F_CF : 0) | (flag_pf(c) ? F_PF : 0) | (flag_af(c) ? F_AF : 0) |
-           (flag_zf(c) ? F_ZF : 0) | (flag_sf(c) ? F_SF : 0) | (flag_of(c) ? F_OF : 0);
+    uint32_t szp = flags_szp(c->lf_res, c->lf_size);
+    if (c->lf_op == LF_LOGIC) return szp;
+    return szp | (flag_cf(c) ? F_CF : 0) | (flag_af(c) ? F_AF : 0) | (flag_of(c) ? F_OF : 0);
 }
 
-static void flags_materialize(struct cpu *c)
+void flags_materialize(struct cpu *c)
 {
     if (c->lf_op == LF_NONE) return;
     c->eflags = (c->eflags & ~F_ARITH) | flags_arith(c);
     c->lf_op = LF_NONE;
 }
 
-void flags_lazy_incdec(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a)
-{
-    uint32_t cf = flag_cf(c) ? F_CF : 0;
-    c->eflags = (c->eflags & ~F_CF) | cf;
-    flags_lazy(c, op, size, res, a, 1);
-}
-
-void flags_set(struct cpu *c, uint32_t mask, uint32_t value)
-{
-    flags_materialize(c);
-    c->eflags = (c->eflags & ~mask) | (value & mask);
-}
-
-uint32_t flags_szp(uint32_t res, int size)
-{
-    res &= size_mask(size);
-    return (res == 0 ? F_ZF : 0) | ((res & size_sign(size)) ? F_SF : 0) |
-           (__builtin_parity(res & 0xFF) ? 0 : F_PF);
-}
-
-bool cpu_cond(struct cpu *c, int cc)
+bool cpu_cond_general(struct cpu *c, int cc)
 {
     bool r;
     switch (cc >> 1) {

@@ -246,8 +246,9 @@ static inline void set_r16(struct cpu *c, int n, uint16_t v)
 /* Linear-address accesses; `user` selects the TLB of CPL 3 accesses. The slow
  * paths translate (paging), route MMIO, split page-crossing accesses, mark
  * dirty code pages and raise #PF. */
-uint32_t mmu_read_slow(struct cpu *c, uint32_t lin, int size);
-void mmu_write_slow(struct cpu *c, uint32_t lin, uint32_t val, int size);
+#define CPU_COLD __attribute__((cold))
+CPU_COLD uint32_t mmu_read_slow(struct cpu *c, uint32_t lin, int size);
+CPU_COLD void mmu_write_slow(struct cpu *c, uint32_t lin, uint32_t val, int size);
 /* Translates a linear address for a code fetch or a system access, raising #PF. */
 uint32_t mmu_translate(struct cpu *c, uint32_t lin, bool write, bool user);
 /* Same without raising: false when the access would fault. */
@@ -275,11 +276,17 @@ static inline uint32_t load_le(const uint8_t *p, int size)
 }
 static inline void store_le(uint8_t *p, uint32_t v, int size) { memcpy(p, &v, (size_t)size); }
 
+/* The page of an access's last byte. The TLB slot is picked by its first
+ * byte, so comparing the slot's tag with this catches page-crossing accesses
+ * in the same compare (a wrap past 4 GiB lands on page 0, whose tag never sits
+ * in the slot of page 0xFFFFF). */
+static inline uint32_t tlb_last_page(uint32_t lin, int size) { return (lin + (uint32_t)size - 1) & ~0xFFFu; }
+
 static inline uint32_t lin_read(struct cpu *c, uint32_t lin, int size)
 {
     uint32_t idx = (lin >> 12) & (TLB_SIZE - 1);
     struct tlb *t = c->tlb_cur;
-    if (likely(t->read_tag[idx] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000u - (uint32_t)size))
+    if (likely(t->read_tag[idx] == tlb_last_page(lin, size)))
         return load_le((const uint8_t *)(t->addend[idx] + lin), size);
     return mmu_read_slow(c, lin, size);
 }
@@ -287,7 +294,7 @@ static inline void lin_write(struct cpu *c, uint32_t lin, uint32_t val, int size
 {
     uint32_t idx = (lin >> 12) & (TLB_SIZE - 1);
     struct tlb *t = c->tlb_cur;
-    if (likely(t->write_tag[idx] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000u - (uint32_t)size)) {
+    if (likely(t->write_tag[idx] == tlb_last_page(lin, size))) {
         store_le((uint8_t *)(t->addend[idx] + lin), val, size);
         return;
     }
@@ -300,7 +307,7 @@ void sys_write(struct cpu *c, uint32_t lin, uint32_t val, int size);
 /* ---- segments (segment.c) ---- */
 /* The slow segment check: expand-down, null, unreadable/unwritable, limits;
  * raises #GP(0) or #SS(0). Returns the linear address. */
-uint32_t seg_check_slow(struct cpu *c, int s, uint32_t off, int size, bool write);
+CPU_COLD uint32_t seg_check_slow(struct cpu *c, int s, uint32_t off, int size, bool write);
 /* Loads a data/stack segment register (MOV/POP Sreg, LDS...) with all the
  * protected-mode checks; real and V86 mode: base = sel << 4. */
 void cpu_load_seg(struct cpu *c, int s, uint16_t sel);
@@ -368,12 +375,33 @@ static inline uint32_t rm_lin_rw(struct cpu *c, const struct insn *i, int size)
 }
 
 /* ---- stack (stack helpers used by several groups; ops_stack.c) ---- */
-/* Push/pop with SS.B choosing SP or ESP. cpu_push commits ESP after the write. */
-void cpu_push(struct cpu *c, uint32_t v, int size);
-uint32_t cpu_pop(struct cpu *c, int size);
-/* Reads the value `size` bytes at stack offset `off` from the top, no ESP change. */
-uint32_t cpu_stack_peek(struct cpu *c, uint32_t off, int size);
 static inline uint32_t sp_mask(const struct cpu *c) { return c->stack32 ? 0xFFFFFFFFu : 0xFFFFu; }
+/* The full ESP register value after moving the stack pointer by `delta`:
+ * with a 16-bit stack only SP moves (and wraps), the upper half stays. */
+static inline uint32_t esp_moved(const struct cpu *c, uint32_t delta)
+{
+    uint32_t esp = c->r[R_ESP];
+    if (c->stack32) return esp + delta;
+    return (esp & 0xFFFF0000u) | ((esp + delta) & 0xFFFFu);
+}
+/* Push/pop with SS.B choosing SP or ESP. cpu_push commits ESP after the write. */
+static inline void cpu_push(struct cpu *c, uint32_t v, int size)
+{
+    uint32_t esp = esp_moved(c, (uint32_t)-size);
+    seg_write(c, S_SS, esp & sp_mask(c), v, size);
+    c->r[R_ESP] = esp;
+}
+static inline uint32_t cpu_pop(struct cpu *c, int size)
+{
+    uint32_t v = seg_read(c, S_SS, c->r[R_ESP] & sp_mask(c), size);
+    c->r[R_ESP] = esp_moved(c, (uint32_t)size);
+    return v;
+}
+/* Reads the value `size` bytes at stack offset `off` from the top, no ESP change. */
+static inline uint32_t cpu_stack_peek(struct cpu *c, uint32_t off, int size)
+{
+    return seg_read(c, S_SS, (c->r[R_ESP] + off) & sp_mask(c), size);
+}
 static inline void set_sp(struct cpu *c, uint32_t v)
 {
     if (c->stack32) c->r[R_ESP] = v;
@@ -393,22 +421,102 @@ static inline void flags_lazy(struct cpu *c, enum lf_op op, int size, uint32_t r
     c->lf_a = a;
     c->lf_b = b;
 }
-/* INC/DEC: CF is kept, so it is folded into eflags first. */
-void flags_lazy_incdec(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a);
-/* Sets the arithmetic flags in `mask` to the bits of `value` (eager form). */
-void flags_set(struct cpu *c, uint32_t mask, uint32_t value);
 /* Arithmetic flags as EFLAGS bits (evaluates the lazy state). */
 uint32_t flags_arith(struct cpu *c);
-bool flag_cf(struct cpu *c);
-bool flag_zf(struct cpu *c);
-bool flag_sf(struct cpu *c);
+/* Folds the lazy state into eflags (lf_op becomes LF_NONE). */
+void flags_materialize(struct cpu *c);
+/* CF of ADC/SBB, which need the carry-in recovered from the operands. */
+bool flag_cf_with_carry_in(const struct cpu *c);
 bool flag_of(struct cpu *c);
 bool flag_pf(struct cpu *c);
 bool flag_af(struct cpu *c);
-/* Condition code 0..15 as in Jcc/SETcc/CMOVcc. */
-bool cpu_cond(struct cpu *c, int cc);
+/* Condition code 0..15 as in Jcc/SETcc/CMOVcc, the general evaluation. */
+bool cpu_cond_general(struct cpu *c, int cc);
+
+static inline bool flag_cf(struct cpu *c)
+{
+    switch (c->lf_op) {
+    case LF_ADD: return c->lf_res < c->lf_a;
+    case LF_SUB: return c->lf_a < c->lf_b;
+    case LF_ADC: case LF_SBB: return flag_cf_with_carry_in(c);
+    case LF_LOGIC: return false;
+    default: return c->eflags & F_CF;   /* LF_NONE, INC, DEC keep CF in eflags */
+    }
+}
+static inline bool flag_zf(struct cpu *c)
+{
+    return c->lf_op == LF_NONE ? (c->eflags & F_ZF) != 0 : c->lf_res == 0;
+}
+static inline bool flag_sf(struct cpu *c)
+{
+    return c->lf_op == LF_NONE ? (c->eflags & F_SF) != 0 : (c->lf_res & size_sign(c->lf_size)) != 0;
+}
+
+/* INC/DEC: CF is kept, so it is folded into eflags first. */
+static inline void flags_lazy_incdec(struct cpu *c, enum lf_op op, int size, uint32_t res, uint32_t a)
+{
+    c->eflags = (c->eflags & ~F_CF) | (flag_cf(c) ? F_CF : 0);
+    flags_lazy(c, op, size, res, a, 1);
+}
+/* Sets the arithmetic flags in `mask` to the bits of `value` (eager form).
+ * When `mask` covers them all, the lazy state is simply dropped. */
+static inline void flags_set(struct cpu *c, uint32_t mask, uint32_t value)
+{
+    if ((mask & F_ARITH) == F_ARITH) c->lf_op = LF_NONE;
+    else flags_materialize(c);
+    c->eflags = (c->eflags & ~mask) | (value & mask);
+}
+
+/* Condition code 0..15 after a compare or subtraction of a and b (masked to
+ * the size whose sign bit is `sign`) giving r. Signed order is unsigned
+ * order with the sign bits flipped. */
+static inline bool cond_after_sub(int cc, uint32_t a, uint32_t b, uint32_t r, uint32_t sign)
+{
+    bool t;
+    switch (cc >> 1) {
+    case 0: t = ((a ^ b) & (a ^ r) & sign) != 0; break;
+    case 1: t = a < b; break;
+    case 2: t = r == 0; break;
+    case 3: t = a <= b; break;
+    case 4: t = (r & sign) != 0; break;
+    case 5: t = !__builtin_parity(r & 0xFF); break;
+    case 6: t = (a ^ sign) < (b ^ sign); break;
+    default: t = (a ^ sign) <= (b ^ sign); break;
+    }
+    return t != (cc & 1);
+}
+/* Condition code 0..15 after a logic operation (CF = OF = 0) giving r. */
+static inline bool cond_after_logic(int cc, uint32_t r, uint32_t sign)
+{
+    bool t;
+    switch (cc >> 1) {
+    case 0: case 1: t = false; break;
+    case 2: case 3: t = r == 0; break;
+    case 4: case 6: t = (r & sign) != 0; break;
+    case 5: t = !__builtin_parity(r & 0xFF); break;
+    default: t = r == 0 || (r & sign) != 0; break;
+    }
+    return t != (cc & 1);
+}
+/* Condition code 0..15 as in Jcc/SETcc/CMOVcc. ZF and SF tests, and any
+ * test after a compare or logic operation (the usual producers), are
+ * evaluated straight from the lazy state. */
+static inline bool cpu_cond(struct cpu *c, int cc)
+{
+    if ((cc >> 1 == 2 || cc >> 1 == 4) && c->lf_op != LF_NONE)   /* ZF, SF: the result's */
+        return (cc >> 1 == 2 ? c->lf_res == 0 : (c->lf_res & size_sign(c->lf_size)) != 0) != (cc & 1);
+    if (c->lf_op == LF_SUB)
+        return cond_after_sub(cc, c->lf_a, c->lf_b, c->lf_res, size_sign(c->lf_size));
+    if (c->lf_op == LF_LOGIC) return cond_after_logic(cc, c->lf_res, size_sign(c->lf_size));
+    return cpu_cond_general(c, cc);
+}
 /* PF/ZF/SF bits for a result, the common part of eager flag computations. */
-uint32_t flags_szp(uint32_t res, int size);
+static inline uint32_t flags_szp(uint32_t res, int size)
+{
+    res &= size_mask(size);
+    return (res == 0 ? F_ZF : 0) | ((res & size_sign(size)) ? F_SF : 0) |
+           (__builtin_parity(res & 0xFF) ? 0 : F_PF);
+}
 /* Full EFLAGS / writes with the mask of bits an instruction may change. */
 uint32_t cpu_read_eflags(struct cpu *c);
 void cpu_write_eflags(struct cpu *c, uint32_t v, uint32_t changeable);

@@ -47,12 +47,18 @@ static void jmp_rel(struct cpu *c, const struct insn *i, int size)
 }
 SIZED_HANDLERS(jmp_rel)
 
-static void jcc(struct cpu *c, const struct insn *i, int size)
+/* One handler per condition and size, so the condition is a constant the
+ * inlined cpu_cond folds. */
+static inline __attribute__((always_inline)) void jcc(struct cpu *c, const struct insn *i, int cc, int size)
 {
-    if (cpu_cond(c, i->op & 15))
+    if (cpu_cond(c, cc))
         c->eip = near_target(c, c->eip + i->imm, size);
 }
-SIZED_HANDLERS(jcc)
+#define JCC_HANDLERS(cc)                                                                       static void jcc##cc##_16(struct cpu *c, const struct insn *i) { jcc(c, i, 0x##cc, 2); }     static void jcc##cc##_32(struct cpu *c, const struct insn *i) { jcc(c, i, 0x##cc, 4); }
+JCC_HANDLERS(0) JCC_HANDLERS(1) JCC_HANDLERS(2) JCC_HANDLERS(3)
+JCC_HANDLERS(4) JCC_HANDLERS(5) JCC_HANDLERS(6) JCC_HANDLERS(7)
+JCC_HANDLERS(8) JCC_HANDLERS(9) JCC_HANDLERS(A) JCC_HANDLERS(B)
+JCC_HANDLERS(C) JCC_HANDLERS(D) JCC_HANDLERS(E) JCC_HANDLERS(F)
 
 static void jmp_rm(struct cpu *c, const struct insn *i, int size)
 {
@@ -512,14 +518,12 @@ static void sti(struct cpu *c, const struct insn *i)
 
 #define ROW(op, reg, dec, name) { (op), (reg), (dec), name##16, name##32 }
 #define ROW1(op, reg, dec, fn) { (op), (reg), (dec), fn, fn }
-#define JCC_ROW(op, kind) ROW((op), -1, D_END | DI(kind), jcc)
+#define JCC_ROW(base, cc, kind) { (base) + 0x##cc, -1, D_END | DI(kind), jcc##cc##_16, jcc##cc##_32 }
 #define JCC_ROWS16(base, kind)                                                           \
-    JCC_ROW((base) + 0x0, kind), JCC_ROW((base) + 0x1, kind), JCC_ROW((base) + 0x2, kind), \
-    JCC_ROW((base) + 0x3, kind), JCC_ROW((base) + 0x4, kind), JCC_ROW((base) + 0x5, kind), \
-    JCC_ROW((base) + 0x6, kind), JCC_ROW((base) + 0x7, kind), JCC_ROW((base) + 0x8, kind), \
-    JCC_ROW((base) + 0x9, kind), JCC_ROW((base) + 0xA, kind), JCC_ROW((base) + 0xB, kind), \
-    JCC_ROW((base) + 0xC, kind), JCC_ROW((base) + 0xD, kind), JCC_ROW((base) + 0xE, kind), \
-    JCC_ROW((base) + 0xF, kind)
+    JCC_ROW(base, 0, kind), JCC_ROW(base, 1, kind), JCC_ROW(base, 2, kind), JCC_ROW(base, 3, kind), \
+    JCC_ROW(base, 4, kind), JCC_ROW(base, 5, kind), JCC_ROW(base, 6, kind), JCC_ROW(base, 7, kind), \
+    JCC_ROW(base, 8, kind), JCC_ROW(base, 9, kind), JCC_ROW(base, A, kind), JCC_ROW(base, B, kind), \
+    JCC_ROW(base, C, kind), JCC_ROW(base, D, kind), JCC_ROW(base, E, kind), JCC_ROW(base, F, kind)
 
 const struct opdesc ops_control[] = {
     JCC_ROWS16(0x70, IMM_JB),

@@ -1,4 +1,5 @@
-/* ops_stack.c — the stack: push/pop helpers and the stack instructions.
+/* ops_stack.c — the stack instructions (the push/pop helpers they share with
+ * other groups are inline in internal.h).
  *
  * Promises: every stack access is SS-relative through the segment check
  * (limit faults become #SS), with SP or ESP chosen by SS.B. Every instruction
@@ -17,38 +18,10 @@
 
 /* ---- helpers ---- */
 
-/* The full ESP register value after moving the stack pointer by `delta`:
- * with a 16-bit stack only SP moves (and wraps), the upper half stays. */
-static inline uint32_t esp_moved(const struct cpu *c, uint32_t delta)
-{
-    uint32_t esp = c->r[R_ESP];
-    if (c->stack32) return esp + delta;
-    return (esp & 0xFFFF0000u) | ((esp + delta) & 0xFFFFu);
-}
-
 /* The stack offset `size` bytes below `sp`, wrapped by the stack size. */
 static inline uint32_t sp_below(const struct cpu *c, uint32_t sp, int size)
 {
     return (sp - (uint32_t)size) & sp_mask(c);
-}
-
-void cpu_push(struct cpu *c, uint32_t v, int size)
-{
-    uint32_t esp = esp_moved(c, (uint32_t)-size);
-    seg_write(c, S_SS, esp & sp_mask(c), v, size);
-    c->r[R_ESP] = esp;
-}
-
-uint32_t cpu_pop(struct cpu *c, int size)
-{
-    uint32_t v = seg_read(c, S_SS, c->r[R_ESP] & sp_mask(c), size);
-    c->r[R_ESP] = esp_moved(c, (uint32_t)size);
-    return v;
-}
-
-uint32_t cpu_stack_peek(struct cpu *c, uint32_t off, int size)
-{
-    return seg_read(c, S_SS, (c->r[R_ESP] + off) & sp_mask(c), size);
 }
 
 /* ---- PUSH / POP general registers and immediates ---- */

@@ -26,7 +26,8 @@
  *
  * Threading: all calls come from the guest thread. A back end that must wait
  * (network) implements `prepare` and finishes the wait on its own thread,
- * then calls `wake` from the guest thread (via the run loop's queue).
+ * then calls `wake` from the guest thread (via the run loop's queue), never
+ * from inside one of its own operations.
  */
 #ifndef PLAN86_FS9P_BACKEND_H
 #define PLAN86_FS9P_BACKEND_H

@@ -23,9 +23,13 @@
 #define FIRST_ENTRY_COOKIE 3u           /* 1 and 2 are "." and ".." */
 #define V9FS_MAGIC 0x01021997u
 
+/* Chunk `index` covers bytes [index * CHUNK_SIZE, +CHUNK_SIZE); only its
+ * first `alloc` bytes are held (the rest reads as zeros), so a small file
+ * costs what it holds. */
 struct mem_chunk {
     uint64_t index;
     uint8_t *data;
+    uint32_t alloc;
 };
 
 struct mem_dirent {
@@ -54,6 +58,7 @@ struct p9_node {
     /* regular files */
     struct mem_chunk *chunks;
     size_t nchunks, cap_chunks;
+    uint64_t data_bytes;                /* sum of the chunks' alloc */
     /* symlinks */
     char *target;
 };
@@ -105,7 +110,7 @@ static void node_free(struct p9_node *n)
     struct mem_fs *fs = n->fs;
     for (size_t i = 0; i < n->nchunks; i++)
         free(n->chunks[i].data);
-    fs->used_bytes -= (uint64_t)n->nchunks * CHUNK_SIZE;
+    fs->used_bytes -= n->data_bytes;
     for (size_t i = 0; i < n->nents; i++)
         free(n->ents[i].name);
     free(n->chunks);
@@ -248,33 +253,60 @@ static size_t chunk_slot(const struct p9_node *n, uint64_t index)
     return lo;
 }
 
-static uint8_t *chunk_find(const struct p9_node *n, uint64_t index)
+static const struct mem_chunk *chunk_find(const struct p9_node *n, uint64_t index)
 {
     size_t i = chunk_slot(n, index);
-    return i < n->nchunks && n->chunks[i].index == index ? n->chunks[i].data : NULL;
+    return i < n->nchunks && n->chunks[i].index == index ? &n->chunks[i] : NULL;
 }
 
-static int chunk_get(struct p9_node *n, uint64_t index, uint8_t **out)
+/* Room to hold `need` bytes: a power of two from 512 up to CHUNK_SIZE. */
+static uint32_t chunk_alloc_for(uint32_t need)
 {
-    size_t i = chunk_slot(n, index);
-    if (i < n->nchunks && n->chunks[i].index == index) {
-        *out = n->chunks[i].data;
+    uint32_t size = 512;
+    while (size < need)
+        size *= 2;
+    return size;
+}
+
+/* Grows c to hold its first `need` bytes (new bytes zero). */
+static int chunk_grow(struct p9_node *n, struct mem_chunk *c, uint32_t need)
+{
+    if (need <= c->alloc)
         return 0;
-    }
+    uint32_t size = chunk_alloc_for(need);
     struct mem_fs *fs = n->fs;
-    if (fs->used_bytes + CHUNK_SIZE > fs->capacity)
+    if (fs->used_bytes + (size - c->alloc) > fs->capacity)
         return ENOSPC;
-    if (reserve((void **)&n->chunks, &n->cap_chunks, n->nchunks, sizeof *n->chunks))
-        return ENOMEM;
-    uint8_t *data = calloc(1, CHUNK_SIZE);
+    uint8_t *data = realloc(c->data, size);
     if (!data)
         return ENOMEM;
-    memmove(&n->chunks[i + 1], &n->chunks[i], (n->nchunks - i) * sizeof *n->chunks);
-    n->chunks[i] = (struct mem_chunk){ index, data };
-    n->nchunks++;
-    fs->used_bytes += CHUNK_SIZE;
-    *out = data;
+    memset(data + c->alloc, 0, size - c->alloc);
+    fs->used_bytes += size - c->alloc;
+    n->data_bytes += size - c->alloc;
+    c->data = data;
+    c->alloc = size;
     return 0;
+}
+
+/* The chunk `index`, made if missing, holding at least its first `need`
+ * bytes. */
+static int chunk_get(struct p9_node *n, uint64_t index, uint32_t need, uint8_t **out)
+{
+    size_t i = chunk_slot(n, index);
+    if (i == n->nchunks || n->chunks[i].index != index) {
+        if (reserve((void **)&n->chunks, &n->cap_chunks, n->nchunks, sizeof *n->chunks))
+            return ENOMEM;
+        memmove(&n->chunks[i + 1], &n->chunks[i], (n->nchunks - i) * sizeof *n->chunks);
+        n->chunks[i] = (struct mem_chunk){ index, NULL, 0 };
+        n->nchunks++;
+    }
+    int err = chunk_grow(n, &n->chunks[i], need);
+    if (err && !n->chunks[i].alloc) {           /* drop the empty chunk again */
+        memmove(&n->chunks[i], &n->chunks[i + 1], (n->nchunks - i - 1) * sizeof *n->chunks);
+        n->nchunks--;
+    }
+    *out = err ? NULL : n->chunks[i].data;
+    return err;
 }
 
 /* Cuts the file to `size` bytes: chunks past it go, the tail of the last
@@ -282,13 +314,16 @@ static int chunk_get(struct p9_node *n, uint64_t index, uint8_t **out)
 static void file_truncate(struct p9_node *n, uint64_t size)
 {
     size_t keep = chunk_slot(n, (size + CHUNK_SIZE - 1) / CHUNK_SIZE);
-    for (size_t i = keep; i < n->nchunks; i++)
+    for (size_t i = keep; i < n->nchunks; i++) {
         free(n->chunks[i].data);
-    n->fs->used_bytes -= (uint64_t)(n->nchunks - keep) * CHUNK_SIZE;
+        n->fs->used_bytes -= n->chunks[i].alloc;
+        n->data_bytes -= n->chunks[i].alloc;
+    }
     n->nchunks = keep;
-    uint8_t *last = size % CHUNK_SIZE ? chunk_find(n, size / CHUNK_SIZE) : NULL;
-    if (last)
-        memset(last + size % CHUNK_SIZE, 0, CHUNK_SIZE - size % CHUNK_SIZE);
+    uint32_t cut = (uint32_t)(size % CHUNK_SIZE);
+    const struct mem_chunk *last = cut ? chunk_find(n, size / CHUNK_SIZE) : NULL;
+    if (last && cut < last->alloc)
+        memset(last->data + cut, 0, last->alloc - cut);
     n->size = size;
     n->data_version++;
 }
@@ -303,11 +338,14 @@ static void file_read(const struct p9_node *n, uint64_t off, uint8_t *buf, uint6
 {
     for (uint64_t done = 0; done < count;) {
         uint32_t len = piece_len(off + done, count - done);
-        const uint8_t *chunk = chunk_find(n, (off + done) / CHUNK_SIZE);
-        if (chunk)
-            memcpy(buf + done, chunk + (off + done) % CHUNK_SIZE, len);
-        else
-            memset(buf + done, 0, len);
+        uint32_t at = (uint32_t)((off + done) % CHUNK_SIZE);
+        const struct mem_chunk *c = chunk_find(n, (off + done) / CHUNK_SIZE);
+        uint32_t held = c && at < c->alloc ? c->alloc - at : 0;
+        if (held > len)
+            held = len;
+        if (held)
+            memcpy(buf + done, c->data + at, held);
+        memset(buf + done + held, 0, len - held);
         done += len;
     }
 }
@@ -321,11 +359,12 @@ static int file_write(struct p9_node *n, uint64_t off, const uint8_t *buf, uint3
     int err = 0;
     while (*done < count) {
         uint32_t len = piece_len(off + *done, count - *done);
+        uint32_t at = (uint32_t)((off + *done) % CHUNK_SIZE);
         uint8_t *chunk;
-        err = chunk_get(n, (off + *done) / CHUNK_SIZE, &chunk);
+        err = chunk_get(n, (off + *done) / CHUNK_SIZE, at + len, &chunk);
         if (err)
             break;
-        memcpy(chunk + (off + *done) % CHUNK_SIZE, buf + *done, len);
+        memcpy(chunk + at, buf + *done, len);
         *done += len;
     }
     if (*done) {
@@ -390,7 +429,7 @@ static int mem_getattr(void *be, struct p9_node *n, struct p9_attr *a)
         .mode = n->mode, .uid = n->uid, .gid = n->gid,
         .nlink = is_dir(n) ? 2u + n->subdirs : n->links,
         .rdev = n->rdev, .size = n->size, .blksize = 4096,
-        .blocks = (uint64_t)n->nchunks * (CHUNK_SIZE / 512),
+        .blocks = n->data_bytes / 512,
         .atime = n->atime, .mtime = n->mtime, .ctime = n->ctime, .btime = n->btime,
         .ino = n->ino, .data_version = n->data_version,
     };
@@ -603,9 +642,11 @@ static int replace_allowed(const struct p9_node *moving, const struct p9_node *v
 static int mem_rename(void *be, struct p9_node *olddir, const char *oldname,
                       struct p9_node *newdir, const char *newname)
 {
-    (void)be;
+    struct mem_fs *fs = be;
     if (!is_dir(olddir) || !is_dir(newdir))
         return ENOTDIR;
+    if (!newdir->links && newdir != fs->root)
+        return ENOENT;
     if (strlen(newname) > MAX_NAME)
         return ENAMETOOLONG;
     struct mem_dirent *from = dir_find(olddir, oldname);

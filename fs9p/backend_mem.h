@@ -3,7 +3,8 @@
  * Promises: an inode tree with POSIX ownership, modes, nanosecond times,
  * hard links, symlinks and device-node metadata behind the operations table
  * of backend.h. File data lives in a sparse chunk map (writing at 5 GiB
- * allocates one chunk, holes read as zeros). The tree is bounded (data bytes
+ * allocates one chunk, holes read as zeros) whose chunks grow only to what
+ * they hold, so a small file costs about its size. The tree is bounded (data bytes
  * and object count from the config): a hostile guest gets ENOSPC, never
  * the host's memory. Directory cookies are per-entry sequence numbers, so a
  * listing resumes correctly across concurrent creates and unlinks.

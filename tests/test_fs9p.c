@@ -817,6 +817,65 @@ START_TEST(mem_helpers_round_trip)
 }
 END_TEST
 
+/* Random writes and truncations through the operations table, checked
+ * against a flat reference buffer after every step. */
+START_TEST(mem_random_writes_match_a_flat_buffer)
+{
+    enum { SPAN = 300000, STEPS = 400 };
+    struct p9_backend b;
+    OK(p9_mem_new(NULL, &b));
+    OK(p9_mem_create_file(&b, "/r", "", 0));
+    struct p9_node *root, *file;
+    OK(b.ops->root(b.be, &root));
+    OK(b.ops->lookup(b.be, root, "r", &file));
+    static uint8_t want[SPAN], piece[70000];
+    uint64_t size = 0, rng = 12345;
+    for (int step = 0; step < STEPS; step++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t off = (uint32_t)(rng >> 33) % (SPAN - sizeof piece);
+        uint32_t len = (uint32_t)(rng >> 13) % sizeof piece;
+        if (step % 10 == 9) {                    /* truncate instead */
+            struct p9_setattr sa = { .valid = P9_SETATTR_SIZE, .size = off };
+            OK(b.ops->setattr(b.be, file, &sa));
+            if (off < size)
+                memset(want + off, 0, size - off);
+            size = off;
+        } else {
+            memset(piece, step & 0xFF, len);
+            uint32_t done;
+            OK(b.ops->write(b.be, file, NULL, off, piece, len, &done));
+            ck_assert_uint_eq(done, len);
+            memcpy(want + off, piece, len);
+            if (len && off + len > size)
+                size = off + len;
+        }
+        void *got;
+        size_t got_len;
+        OK(p9_mem_read_file(&b, "/r", &got, &got_len));
+        ck_assert_uint_eq(got_len, size);
+        ck_assert_int_eq(memcmp(got, want, size), 0);
+        free(got);
+    }
+    b.ops->release(b.be, file);
+    b.ops->release(b.be, root);
+    b.ops->destroy(b.be);
+}
+END_TEST
+
+START_TEST(small_files_stay_small)
+{
+    struct p9_backend b;
+    struct p9_mem_config cfg = { .capacity_bytes = 1u << 20 };
+    OK(p9_mem_new(&cfg, &b));
+    char name[16];
+    for (int i = 0; i < 1000; i++) {       /* 1000 x 64 KiB would not fit */
+        snprintf(name, sizeof name, "/s%d", i);
+        OK(p9_mem_create_file(&b, name, "tiny", 4));
+    }
+    b.ops->destroy(b.be);
+}
+END_TEST
+
 START_TEST(mem_capacity_is_enforced)
 {
     struct p9_backend b;
@@ -852,6 +911,12 @@ START_TEST(unlinked_open_file_stays_readable)
     OK(call(c, P9_TWALK, U(3), U(4), "e"));
     ck_assert_int_eq(call(c, P9_TRENAMEAT, U(1), "d", U(4), "x"), EINVAL);
     ck_assert_int_eq(call(c, P9_TUNLINKAT, U(1), "d", U(P9_AT_REMOVEDIR)), ENOTEMPTY);
+    /* nothing can be put into a removed directory */
+    OK(call(c, P9_TUNLINKAT, U(3), "e", U(P9_AT_REMOVEDIR)));
+    ck_assert_int_eq(call(c, P9_TRENAMEAT, U(1), "d", U(4), "x"), ENOENT);
+    OK(call(c, P9_TMKDIR, U(1), "f", U(0755), U(0)));
+    ck_assert_int_eq(call(c, P9_TRENAMEAT, U(1), "f", U(4), "x"), ENOENT);
+    ck_assert_int_eq(call(c, P9_TMKDIR, U(4), "y", U(0755), U(0)), ENOENT);
     client_free(c);
 }
 END_TEST
@@ -881,6 +946,8 @@ static Suite *fs9p_suite(void)
     TCase *mem = tcase_create("mem");
     tcase_add_test(mem, mem_helpers_round_trip);
     tcase_add_test(mem, mem_capacity_is_enforced);
+    tcase_add_test(mem, mem_random_writes_match_a_flat_buffer);
+    tcase_add_test(mem, small_files_stay_small);
     suite_add_tcase(s, mem);
     return s;
 }
