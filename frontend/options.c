@@ -35,7 +35,8 @@ static const struct opt_desc options[] = {
     { "--bios", NULL, "bios", "FILE", OPT_PATH, CFG(bios_path),
       "firmware image (64 or 128 KiB), mapped below 1 MiB and below 4 GiB" },
     { "--kernel", NULL, "kernel", "FILE", OPT_PATH, CFG(kernel_path),
-      "boot this Linux bzImage directly (no BIOS; PCI and ACPI set up by plan86)" },
+      "boot this Linux bzImage: directly (PCI, e820, ACPI set up by plan86),\n"
+      "or through the firmware given with --bios" },
     { "--initrd", NULL, "initrd", "FILE", OPT_PATH, CFG(initrd_path),
       "with --kernel: the initial RAM disk" },
     { "--append", NULL, "append", "CMDLINE", OPT_PATH, CFG(cmdline),
