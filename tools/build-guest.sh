@@ -18,6 +18,10 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tool=build-guest
+build_step=build_guest
+# shellcheck source=tools/lib/cached-build.sh
+source "$repo/tools/lib/cached-build.sh"
 inputs_dir="$repo/tools/guest"
 cache_dir="${PLAN86_CACHE:-$HOME/.cache/plan86}/guest"
 kernel_out="$cache_dir/vmlinuz"
@@ -25,30 +29,6 @@ initrd_out="$cache_dir/initramfs.cpio.gz"
 versions_out="$cache_dir/versions"
 kernel_pattern='^linux-image-6\.1\.0-[0-9]+-686-unsigned$'
 busybox_package=busybox-static
-work_dir=""   # scratch folder of a build, removed on exit
-
-remove_work_dir() {
-    if [[ -n "$work_dir" ]]; then rm -rf "$work_dir"; fi
-}
-trap remove_work_dir EXIT
-
-log() { echo "build-guest: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() {
-    sed -n '/^# Usage:/,/^set /p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
-    exit "$1"
-}
-
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "need root or sudo to run: $*"
-    fi
-}
 
 # The digest of everything that shapes the outputs; a change means a rebuild.
 inputs_digest() {
@@ -240,25 +220,4 @@ build_guest() {
     prune_debs "$kernel_deb" "$busybox_deb"
 }
 
-main() {
-    local force=0 paths_for=people
-    while (( $# )); do
-        case "$1" in
-            --force) force=1 ;;
-            --print-paths) paths_for=scripts ;;
-            -h|--help) usage 0 ;;
-            *) log "unknown argument: $1"; usage 2 ;;
-        esac
-        shift
-    done
-
-    mkdir -p "$cache_dir"
-    exec {lock_fd}> "$cache_dir/.lock"
-    flock "$lock_fd"
-    if (( force )) || ! cache_is_warm; then
-        build_guest
-    fi
-    print_paths "$paths_for"
-}
-
-main "$@"
+cached_build_main "$@"

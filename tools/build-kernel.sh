@@ -21,6 +21,10 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tool=build-kernel
+build_step=build_kernel
+# shellcheck source=tools/lib/cached-build.sh
+source "$repo/tools/lib/cached-build.sh"
 fragment="$repo/tools/kernel/plan86-9p.config"
 cache_dir="${PLAN86_CACHE:-$HOME/.cache/plan86}/kernel"
 build_dir="$cache_dir/build"
@@ -33,24 +37,6 @@ root_append='root=host9p rootfstype=9p rootflags=trans=virtio,version=9p2000.L r
 # Fixed build metadata, so the version banner does not depend on who built it when.
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 2015' KBUILD_BUILD_USER=plan86 \
        KBUILD_BUILD_HOST=plan86 KBUILD_BUILD_VERSION=1
-
-log() { echo "build-kernel: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() {
-    sed -n '/^# Usage:/,/^set /p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
-    exit "$1"
-}
-
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null; then
-        sudo "$@"
-    else
-        die "need root or sudo to run: $*"
-    fi
-}
 
 source_version() {
     dpkg-query -W -f='${Version}' "$source_package" 2>/dev/null || true
@@ -185,25 +171,4 @@ build_kernel() {
     mv "$versions_out.new" "$versions_out"
 }
 
-main() {
-    local force=0 paths_for=people
-    while (( $# )); do
-        case "$1" in
-            --force) force=1 ;;
-            --print-paths) paths_for=scripts ;;
-            -h|--help) usage 0 ;;
-            *) log "unknown argument: $1"; usage 2 ;;
-        esac
-        shift
-    done
-
-    mkdir -p "$cache_dir"
-    exec {lock_fd}> "$cache_dir/.lock"
-    flock "$lock_fd"
-    if (( force )) || ! cache_is_warm; then
-        build_kernel
-    fi
-    print_paths "$paths_for"
-}
-
-main "$@"
+cached_build_main "$@"

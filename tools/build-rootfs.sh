@@ -18,24 +18,15 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tool=build-rootfs
+build_step=build_rootfs
+prepare_step=locate_busybox_deb
+# shellcheck source=tools/lib/cached-build.sh
+source "$repo/tools/lib/cached-build.sh"
 inputs_dir="$repo/tools/rootfs"
 cache_dir="${PLAN86_CACHE:-$HOME/.cache/plan86}/rootfs"
 tree_out="$cache_dir/tree"
 versions_out="$cache_dir/versions"
-work_dir=""   # scratch folder of a build, removed on exit
-
-remove_work_dir() {
-    if [[ -n "$work_dir" ]]; then rm -rf "$work_dir"; fi
-}
-trap remove_work_dir EXIT
-
-log() { echo "build-rootfs: $*" >&2; }
-die() { log "error: $*"; exit 1; }
-
-usage() {
-    sed -n '/^# Usage:/,/^set /p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2
-    exit "$1"
-}
 
 # The busybox version and .deb that tools/build-guest.sh fetched (it builds its cache
 # if needed); sets busybox_version and busybox_deb.
@@ -137,26 +128,4 @@ build_rootfs() {
     mv "$work_dir/versions" "$versions_out"
 }
 
-main() {
-    local force=0 paths_for=people busybox_version busybox_deb
-    while (( $# )); do
-        case "$1" in
-            --force) force=1 ;;
-            --print-paths) paths_for=scripts ;;
-            -h|--help) usage 0 ;;
-            *) log "unknown argument: $1"; usage 2 ;;
-        esac
-        shift
-    done
-
-    mkdir -p "$cache_dir"
-    exec {lock_fd}> "$cache_dir/.lock"
-    flock "$lock_fd"
-    locate_busybox_deb
-    if (( force )) || ! cache_is_warm; then
-        build_rootfs
-    fi
-    print_paths "$paths_for"
-}
-
-main "$@"
+cached_build_main "$@"

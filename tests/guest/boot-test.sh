@@ -15,6 +15,8 @@ trap 'rm -rf "$work"' EXIT
 
 eval "$("$repo/tools/build-guest.sh" --print-paths)"
 
+# The $((...)) is for the guest shell to expand.
+# shellcheck disable=SC2016
 boot() {
     "$plan86" -m 256M --deterministic --timeout 120 \
         --kernel "$PLAN86_GUEST_KERNEL" --initrd "$PLAN86_GUEST_INITRD" \

@@ -36,6 +36,8 @@ grep -q 'PLAN86-TEST-DONE fs-basic rc=0' "$work/out.txt" || fail "fs-basic did n
 ! grep -q '^fs-basic: FAIL' "$work/out.txt" || fail "fs-basic printed FAIL lines"
 echo "root9p-test: fs-basic on root=host9p: $(grep -c '^fs-basic: PASS' "$work/out.txt") checks passed"
 
+# The $((...)) is for the guest shell to expand.
+# shellcheck disable=SC2016
 run --kernel "$PLAN86_KERNEL_9P" --append "$PLAN86_KERNEL_9P_APPEND plan86.test=serial" \
     --send-after 'PLAN86-ROOT9P-OK=echo plan86-9p-$((6 * 7)) > /host-check.txt'
 grep -q 'PLAN86-CMD-DONE rc=0' "$work/out.txt" || fail "the guest's write command failed"
