@@ -9,6 +9,9 @@
 
 #define CONFIG_ADDRESS_PORT 0xCF8
 #define CONFIG_DATA_PORT 0xCFC
+#define RESET_CONTROL_PORT 0xCF9
+#define RESET_CONTROL_MASK 0x0E   /* SYS_RST, RST_CPU, FULL_RST */
+#define RESET_CONTROL_RST_CPU 0x04
 #define CONFIG_ENABLE 0x80000000u
 #define CONFIG_BUS(a) (((a) >> 16) & 0xFF)
 #define CONFIG_DEVFN(a) (((a) >> 8) & 0xFF)
@@ -211,7 +214,20 @@ static struct pci_device *addressed_function(const struct pci_bus *bus)
 static uint32_t address_read(void *opaque, uint16_t port, int size)
 {
     const struct pci_bus *bus = opaque;
+    if (port == RESET_CONTROL_PORT && size == 1)
+        return bus->reset_control;
     return port == CONFIG_ADDRESS_PORT && size == 4 ? bus->config_address : 0xFFFFFFFFu;
+}
+
+/* RST_CPU going from 0 to 1 resets the machine (hard or soft alike here). */
+static void reset_control_write(struct pci_bus *bus, uint8_t val)
+{
+    bool start = (val & RESET_CONTROL_RST_CPU) && !(bus->reset_control & RESET_CONTROL_RST_CPU);
+    bus->reset_control = val & RESET_CONTROL_MASK;
+    if (start) {
+        bus->reset_control &= (uint8_t)~RESET_CONTROL_RST_CPU;
+        machine_request_reset(bus->m);
+    }
 }
 
 static void address_write(void *opaque, uint16_t port, uint32_t val, int size)
@@ -219,6 +235,8 @@ static void address_write(void *opaque, uint16_t port, uint32_t val, int size)
     struct pci_bus *bus = opaque;
     if (port == CONFIG_ADDRESS_PORT && size == 4)
         bus->config_address = val & 0x80FFFFFCu;
+    else if (port == RESET_CONTROL_PORT && size == 1)
+        reset_control_write(bus, (uint8_t)val);
 }
 
 static uint32_t data_read(void *opaque, uint16_t port, int size)
@@ -252,6 +270,7 @@ static void pci_bus_reset(void *opaque)
 {
     struct pci_bus *bus = opaque;
     bus->config_address = 0;
+    bus->reset_control = 0;
     for (int devfn = 0; devfn < PCI_MAX_FUNCTIONS; devfn++)
         if (bus->functions[devfn])
             reset_function(bus->functions[devfn]);
@@ -275,6 +294,7 @@ const char *pci_bus_attach(struct machine *m, struct pci_bus *bus)
 void pci_bus_save(const struct pci_bus *bus, struct snap_writer *w)
 {
     snap_put_u32(w, bus->config_address);
+    snap_put_u8(w, bus->reset_control);
     for (int devfn = 0; devfn < PCI_MAX_FUNCTIONS; devfn++) {
         const struct pci_device *d = bus->functions[devfn];
         snap_put_bool(w, d != NULL);
@@ -309,6 +329,7 @@ static bool load_function(struct pci_device *d, struct snap_reader *r)
 bool pci_bus_load(struct pci_bus *bus, struct snap_reader *r)
 {
     uint32_t address = snap_get_u32(r);
+    uint8_t reset_control = snap_get_u8(r);
     for (int devfn = 0; devfn < PCI_MAX_FUNCTIONS && snap_ok(r); devfn++) {
         bool present = snap_get_bool(r);
         if (snap_ok(r) && present != (bus->functions[devfn] != NULL))
@@ -319,6 +340,7 @@ bool pci_bus_load(struct pci_bus *bus, struct snap_reader *r)
     if (!snap_ok(r))
         return false;
     bus->config_address = address & 0x80FFFFFCu;
+    bus->reset_control = reset_control & RESET_CONTROL_MASK;
     pci_bus_routing_changed(bus);
     return true;
 }

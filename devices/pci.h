@@ -70,13 +70,15 @@ typedef int (*pci_pirq_route_fn)(void *opaque, int pirq);
 struct pci_bus {
     struct machine *m;
     uint32_t config_address;                  /* port 0xCF8 */
+    uint8_t reset_control;                    /* port 0xCF9, the PIIX reset control register */
     struct pci_device *functions[PCI_MAX_FUNCTIONS];
     pci_pirq_route_fn route;
     void *route_opaque;
     uint16_t isa_levels;                      /* ISA lines PCI drives high */
 };
 
-/* Claims 0xCF8-0xCFF; registers a reset hook that resets every function's
+/* Claims 0xCF8-0xCFF (0xCF9 as a byte is the reset control register: setting
+ * RST_CPU (bit 2) resets the machine); registers a reset hook that resets every function's
  * command register and BARs (the rest is the functions' own reset hooks). */
 const char *pci_bus_attach(struct machine *m, struct pci_bus *bus);
 /* Header type 0 function: vendor, device, 24-bit class code (class, subclass,

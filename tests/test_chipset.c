@@ -107,6 +107,28 @@ START_TEST(port92_a20_and_reset)
 }
 END_TEST
 
+/* ---- port 0xCF9: reset control ---- */
+
+START_TEST(reset_control_register)
+{
+    struct board *b = board_new();
+    out(b, 0xCF9, 0x02, 1);                    /* SYS_RST alone: no reset yet */
+    ck_assert(!b->m->reset_pending);
+    ck_assert_uint_eq(in(b, 0xCF9, 1), 0x02);
+    out(b, 0xCF8, 0x80000000u, 4);             /* the dword config address is unaffected */
+    ck_assert_uint_eq(in(b, 0xCF8, 4), 0x80000000u);
+    out(b, 0xCF9, 0x06, 1);                    /* RST_CPU 0 -> 1: reset */
+    ck_assert(b->m->reset_pending);
+    machine_reset(b->m);
+    ck_assert(!b->m->reset_pending);
+    ck_assert_uint_eq(in(b, 0xCF9, 1), 0x00);
+    out(b, 0xCF9, 0xF1, 1);                    /* reserved bits read back as 0 */
+    ck_assert_uint_eq(in(b, 0xCF9, 1), 0x00);
+    ck_assert(!b->m->reset_pending);
+    board_free(b);
+}
+END_TEST
+
 /* ---- i8042 ---- */
 
 static void expect_bytes(struct board *b, const uint8_t *want, size_t n, bool aux)
@@ -531,6 +553,7 @@ int main(void)
     Suite *s = suite_create("chipset");
     TCase *tc = tcase_create("chipset");
     tcase_add_test(tc, port92_a20_and_reset);
+    tcase_add_test(tc, reset_control_register);
     tcase_add_test(tc, kbc_self_test_and_command_byte);
     tcase_add_test(tc, kbc_a20_and_reset);
     tcase_add_test(tc, keyboard_reset_identify_and_translation);
