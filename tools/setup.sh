@@ -14,7 +14,9 @@ shift $(( $# > 0 ? 1 : 0 ))
 packages=(build-essential gcc-multilib pkg-config meson ninja-build zlib1g-dev libcurl4-openssl-dev libcjson-dev check seabios
           # what the guest builders (tools/build-*.sh) need, installed here once so the
           # tests that build guests in parallel never race for the apt lock
-          cpio xz-utils bc bison flex libelf-dev libssl-dev linux-source-6.1)
+          cpio xz-utils bc bison flex libelf-dev libssl-dev linux-source-6.1
+          # clang with libFuzzer and its sanitizer runtimes, for the fuzz build of test.sh
+          clang libclang-rt-14-dev)
 
 missing=()
 for pkg in "${packages[@]}"; do
