@@ -46,6 +46,8 @@ static const struct opt_desc options[] = {
       "--append \"root=host9p rootfstype=9p rootflags=trans=virtio,version=9p2000.L rw\"" },
     { "--fs-mem", NULL, "fs-mem", NULL, OPT_FLAG, CFG(fs_mem),
       "serve an empty in-memory file system over virtio-9p instead" },
+    { "--fs-import", NULL, "fs-import", "DIR", OPT_PATH, CFG(fs_import),
+      "with --fs-mem: copy the host tree DIR into it at start (host unchanged)" },
     { "--fs-tag", NULL, "fs-tag", "TAG", OPT_PATH, CFG(fs_tag),
       "the 9p mount tag (default host9p)" },
     { "--serial", NULL, "serial", "MODE", OPT_SERIAL, RUN(serial),

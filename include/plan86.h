@@ -48,6 +48,7 @@ struct plan86_config {
      * chosen: a host directory (confined beneath it), or an in-memory tree. */
     const char *fs_dir;
     bool fs_mem;
+    const char *fs_import;   /* with fs_mem: a host directory copied into the tree at start */
     const char *fs_tag;      /* mount tag; NULL: "host9p" */
     struct plan86_port_log port_logs[PLAN86_MAX_PORT_LOGS];
     int nport_logs;

@@ -26,6 +26,7 @@
 #include "devices/rtc.h"
 #include "fs9p/backend_hostdir.h"
 #include "fs9p/backend_mem.h"
+#include "fs_import.h"
 #include "machine.h"
 
 #define STRINGIFY(x) #x
@@ -70,6 +71,8 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "--initrd and --append need --kernel";
     if (cfg->fs_dir && cfg->fs_mem)
         return "--fs-dir and --fs-mem are mutually exclusive (one 9p back end)";
+    if (cfg->fs_import && !cfg->fs_mem)
+        return "--fs-import copies a host tree into the in-memory file system: it needs --fs-mem";
     if (cfg->fs_tag && !cfg->fs_dir && !cfg->fs_mem)
         return "--fs-tag needs a file system: --fs-dir DIR or --fs-mem";
     if (cfg->fs_tag && (!*cfg->fs_tag || strlen(cfg->fs_tag) > 64))
@@ -237,6 +240,11 @@ static bool setup_file_system(struct plan86 *p, const struct plan86_config *cfg,
             return false;
         }
         p->mem_fs = &p->fs_backend;
+        if (cfg->fs_import && fs_import_tree(&p->fs_backend, cfg->fs_import, err, err_size) != 0) {
+            p->fs_backend.ops->destroy(p->fs_backend.be);
+            p->mem_fs = NULL;
+            return false;
+        }
     }
     const char *why = board_attach_9p(p->m, p->m->board, &p->fs_backend, cfg->fs_tag);
     if (why)

@@ -8,11 +8,15 @@
 # target, modes, the owner (when running as root), mtimes, 5,000 entries,
 # the sparse file beyond 4 GiB (size, bytes, holes), statfs, and the ls -lR listing.
 #
-# Usage: fs-full-test.sh PLAN86_BINARY REPO_DIR
+# Then the same script runs on the mem back end (the tree imported with
+# --fs-import), checked from the host through plan86_read_file (fs_mem_guest.c).
+#
+# Usage: fs-full-test.sh PLAN86_BINARY REPO_DIR FS_MEM_GUEST_BINARY
 set -euo pipefail
 
 plan86=$1
 repo=$2
+fs_mem_guest=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -23,6 +27,7 @@ cp -a "$PLAN86_ROOTFS" "$root"
 mkdir -p "$root/fs-full.bin"
 gcc -m32 -static -O2 -o "$root/fs-full.bin/helper" "$repo/tests/guest/fs_full_helper.c"
 touch -d '2021-03-04 05:06:07.123456789 UTC' "$root/fs-full.bin/nstime-host"
+cp -a "$root" "$work/pristine"
 
 fail() {
     echo "fs-full-test: FAIL: $*" >&2
@@ -82,3 +87,10 @@ expect ls-lR-many test "$(grep -c ' e[0-9]*$' "$out/ls-lR.txt")" -ge 5000
 expect ls-lR-symlink grep -q ' soft -> text$' "$out/ls-lR.txt"
 expect ls-lR-busybox grep -q 'busybox$' "$out/ls-lR.txt"
 echo "fs-full-test: hostdir: $host_checks host-side checks passed"
+
+# The mem back end: a fresh copy of the prepared tree (before the hostdir run).
+"$fs_mem_guest" "$PLAN86_KERNEL_9P" "$work/pristine" "$PLAN86_KERNEL_9P_APPEND plan86.test=fs-full" \
+    > "$work/out.txt" 2>&1 || fail "the mem back-end run failed"
+! grep -q '^fs-full: FAIL' "$work/out.txt" || fail "fs-full printed FAIL lines on the mem back end"
+echo "fs-full-test: mem: $(grep -c '^fs-full: PASS' "$work/out.txt") guest checks passed"
+grep '^fs_mem_guest:' "$work/out.txt"
