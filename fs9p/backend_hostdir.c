@@ -261,25 +261,32 @@ static int open_fd_of(void *handle, int *fd)
     return 0;
 }
 
-static int hostdir_read(void *be, struct p9_node *n, void *handle, uint64_t off, void *buf,
-                        uint32_t count, uint32_t *done)
+/* pread or pwrite on the open file of `handle`, retried on EINTR. */
+static int hostdir_io(void *handle, uint64_t off, void *buf, uint32_t count, uint32_t *done,
+                      bool write, int too_far)
 {
-    (void)be;
-    (void)n;
     int fd;
     int e = open_fd_of(handle, &fd);
     if (e)
         return e;
     if (off > (uint64_t)INT64_MAX)
-        return EINVAL;
-    ssize_t got;
+        return too_far;
+    ssize_t moved;
     do
-        got = pread(fd, buf, count, (off_t)off);
-    while (got < 0 && errno == EINTR);
-    if (got < 0)
+        moved = write ? pwrite(fd, buf, count, (off_t)off) : pread(fd, buf, count, (off_t)off);
+    while (moved < 0 && errno == EINTR);
+    if (moved < 0)
         return errno;
-    *done = (uint32_t)got;
+    *done = (uint32_t)moved;
     return 0;
+}
+
+static int hostdir_read(void *be, struct p9_node *n, void *handle, uint64_t off, void *buf,
+                        uint32_t count, uint32_t *done)
+{
+    (void)be;
+    (void)n;
+    return hostdir_io(handle, off, buf, count, done, false, EINVAL);
 }
 
 static int hostdir_write(void *be, struct p9_node *n, void *handle, uint64_t off,
@@ -287,20 +294,7 @@ static int hostdir_write(void *be, struct p9_node *n, void *handle, uint64_t off
 {
     (void)be;
     (void)n;
-    int fd;
-    int e = open_fd_of(handle, &fd);
-    if (e)
-        return e;
-    if (off > (uint64_t)INT64_MAX)
-        return EFBIG;
-    ssize_t put;
-    do
-        put = pwrite(fd, buf, count, (off_t)off);
-    while (put < 0 && errno == EINTR);
-    if (put < 0)
-        return errno;
-    *done = (uint32_t)put;
-    return 0;
+    return hostdir_io(handle, off, (void *)buf, count, done, true, EFBIG);
 }
 
 /* The descriptor of an open handle, or, without one, a descriptor opened

@@ -11,6 +11,7 @@
 #include "devices/rtc.h"
 #include "machine/machine.h"
 #include "machine/snapshot.h"
+#include "test_clock.h"
 
 #define SEC 1000000000ull
 #define START_2021_03_14_150926 1615734566
@@ -35,13 +36,7 @@ static void bench_close(struct bench *b)
     machine_free(b->m);
 }
 
-/* Moves virtual time to `ns` and fires the timers due by then. */
-static void advance_to(struct bench *b, uint64_t ns)
-{
-    vclock_skip_to(&b->m->clock, ns, cpu_icount(b->m->cpu));
-    ck_assert_uint_eq(machine_now_ns(b->m), ns);
-    sched_run_due(&b->m->sched, ns);
-}
+static void advance_to(struct bench *b, uint64_t ns) { test_advance_to(b->m, ns); }
 
 static uint8_t rtc_read_register(struct rtc *r, uint8_t index)
 {

@@ -12,6 +12,7 @@
 #include "devices/uart.h"
 #include "machine/machine.h"
 #include "machine/snapshot.h"
+#include "test_clock.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
 
@@ -44,12 +45,7 @@ static void bench_close(struct bench *b)
     machine_free(b->m);
 }
 
-static void advance_to(struct bench *b, uint64_t ns)
-{
-    vclock_skip_to(&b->m->clock, ns, cpu_icount(b->m->cpu));
-    ck_assert_uint_eq(machine_now_ns(b->m), ns);
-    sched_run_due(&b->m->sched, ns);
-}
+static void advance_to(struct bench *b, uint64_t ns) { test_advance_to(b->m, ns); }
 
 static uint8_t rd(struct bench *b, int reg)
 {
