@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "machine/sched.h"
+#include "machine/scheduler.h"
 #include "pci.h"
 
 #define PIIX3_PIRQ_ROUTE 0x60

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "machine/sched.h"
+#include "machine/scheduler.h"
 
 struct machine;
 struct snap_writer;

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "machine/sched.h"
+#include "machine/scheduler.h"
 
 struct machine;
 struct snap_writer;

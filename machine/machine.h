@@ -22,7 +22,7 @@
 #include "plan86.h"
 #include "portio.h"
 #include "portlog.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "vclock.h"
 
 struct cpu;
@@ -136,7 +136,7 @@ void machine_irq_pulse(struct machine *m, int line);
 void machine_set_irq_controller(struct machine *m, const struct irq_controller *ctl, void *opaque);
 void machine_set_intr(struct machine *m, bool level);
 
-/* Time and timers (timer_init from sched.h prepares a timer). */
+/* Time and timers (timer_init from scheduler.h prepares a timer). */
 uint64_t machine_now_ns(const struct machine *m);
 void machine_timer_arm(struct machine *m, struct timer *t, uint64_t deadline_ns);
 void machine_timer_cancel(struct machine *m, struct timer *t);

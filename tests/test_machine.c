@@ -17,7 +17,7 @@
 #include "machine/machine.h"
 #include "machine/memmap.h"
 #include "machine/portio.h"
-#include "machine/sched.h"
+#include "machine/scheduler.h"
 #include "machine/vclock.h"
 #include "plan86.h"
 

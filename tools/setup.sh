@@ -11,10 +11,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build_dir="${1:-$repo/build}"
 shift $(( $# > 0 ? 1 : 0 ))
 
-packages=(build-essential gcc-multilib pkg-config meson ninja-build zlib1g-dev libcurl4-openssl-dev libcjson-dev check seabios
+packages=(build-essential gcc-multilib pkg-config meson ninja-build zlib1g-dev libcurl4-openssl-dev libcjson-dev libzstd-dev libarchive-dev libssl-dev zstd python3 check seabios
           # what the guest builders (tools/build-*.sh) need, installed here once so the
           # tests that build guests in parallel never race for the apt lock
-          cpio xz-utils bc bison flex libelf-dev libssl-dev linux-source-6.1
+          cpio xz-utils bc bison flex libelf-dev linux-source-6.1
           # clang with libFuzzer and its sanitizer runtimes, for the fuzz build of test.sh
           clang libclang-rt-14-dev)
 

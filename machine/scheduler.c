@@ -1,5 +1,5 @@
-/* sched.c — timed events on a binary min-heap (see sched.h). */
-#include "sched.h"
+/* machine/scheduler.c — timed events on a binary min-heap (see scheduler.h). */
+#include "scheduler.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* sched.h — timed events on the virtual clock.
+/* machine/scheduler.h — timed events on the virtual clock.
  *
  * Promises: a timer (owned by its device) is either idle or armed at one
  * deadline in virtual nanoseconds. Due timers fire in deadline order; timers
