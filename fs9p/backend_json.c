@@ -1,0 +1,1 @@
+/* fs9p/backend_json.c — being written (issue 6). */

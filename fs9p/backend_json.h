@@ -1,0 +1,1 @@
+/* fs9p/backend_json.h — being written (issue 6). */

@@ -1,0 +1,1 @@
+/* fs9p/blob_store.c — being written (issue 6). */

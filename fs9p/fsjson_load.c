@@ -1,0 +1,1 @@
+/* fs9p/fsjson_load.c — being written (issue 6). */

@@ -1,0 +1,1 @@
+/* fs9p/fsjson_load.h — being written (issue 6). */
