@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_PATH, OPT_SECONDS, OPT_PORT_LOG,
-                OPT_SERIAL, OPT_MARKER_TEXT };
+enum opt_kind { OPT_HELP, OPT_VERSION, OPT_CONFIG, OPT_FLAG, OPT_SIZE, OPT_CACHE_SIZE, OPT_PATH,
+                OPT_SECONDS, OPT_PORT_LOG, OPT_SERIAL, OPT_MARKER_TEXT };
 
 struct opt_desc {
     const char *long_name;    /* "--memory" */
@@ -48,6 +48,18 @@ static const struct opt_desc options[] = {
       "serve an empty in-memory file system over virtio-9p instead" },
     { "--fs-import", NULL, "fs-import", "DIR", OPT_PATH, CFG(fs_import),
       "with --fs-mem: copy the host tree DIR into it at start (host unchanged)" },
+    { "--fs-json", NULL, "fs-json", "URL|PATH", OPT_PATH, CFG(fs_json),
+      "serve a v86 fs.json image over virtio-9p: files are fetched (http://,\n"
+      "https://, file:// or a path) when first read, checked against their\n"
+      "SHA-256 names, cached; changes stay in memory" },
+    { "--fs-base", NULL, "fs-base", "URL|DIR", OPT_PATH, CFG(fs_base),
+      "with --fs-json: where the blobs are (default: beside the fs.json)" },
+    { "--fs-cache", NULL, "fs-cache", "SIZE", OPT_CACHE_SIZE, CFG(fs_cache_bytes),
+      "with --fs-json: memory for fetched blobs (default 64M)" },
+    { "--fs-cache-dir", NULL, "fs-cache-dir", "DIR", OPT_PATH, CFG(fs_cache_dir),
+      "with --fs-json: also keep fetched blobs in DIR, for later runs" },
+    { "--fs-prefetch", NULL, "fs-prefetch", "FILE", OPT_PATH, CFG(fs_prefetch),
+      "with --fs-json: fetch the guest paths listed in FILE (one a line) at start" },
     { "--fs-tag", NULL, "fs-tag", "TAG", OPT_PATH, CFG(fs_tag),
       "the 9p mount tag (default host9p)" },
     { "--serial", NULL, "serial", "MODE", OPT_SERIAL, RUN(serial),
@@ -197,16 +209,26 @@ static bool apply_checked_string(struct cli_options *o, const struct opt_desc *d
     return true;
 }
 
+/* What a size option accepts: guest RAM, or a cache's bound. */
+static const struct size_range {
+    unsigned long long min, max, align;
+    const char *text;
+} size_ranges[] = {
+    [OPT_SIZE] = { PLAN86_MIN_MEMORY, PLAN86_MAX_MEMORY, 4096, "1M to 3G, a multiple of 4K" },
+    [OPT_CACHE_SIZE] = { 1ull << 20, 1ull << 40, 1, "1M to 1T" },
+};
+
 static bool apply_size(struct cli_options *o, const struct opt_desc *d, const char *value,
                        char *err, size_t err_size)
 {
     unsigned long long bytes;
+    const struct size_range *r = &size_ranges[d->kind];
     if (!cli_parse_size(value, &bytes)) {
         snprintf(err, err_size, "%s: '%s' is not a size (examples: 256M, 1G)", d->long_name, value);
         return false;
     }
-    if (bytes < PLAN86_MIN_MEMORY || bytes > PLAN86_MAX_MEMORY || bytes % 4096) {
-        snprintf(err, err_size, "%s: %s is out of range (1M to 3G, a multiple of 4K)", d->long_name, value);
+    if (bytes < r->min || bytes > r->max || bytes % r->align) {
+        snprintf(err, err_size, "%s: %s is out of range (%s)", d->long_name, value, r->text);
         return false;
     }
     *(uint64_t *)config_field(o, d) = bytes;
@@ -253,7 +275,8 @@ static bool apply_cli_value(struct cli_options *o, const struct opt_desc *d, con
     case OPT_CONFIG: return true;   /* handled by the first pass */
     case OPT_FLAG: *(bool *)config_field(o, d) = true; return true;
     case OPT_PATH: *(const char **)config_field(o, d) = value; return true;
-    case OPT_SIZE: return apply_size(o, d, value, err, err_size);
+    case OPT_SIZE:
+    case OPT_CACHE_SIZE: return apply_size(o, d, value, err, err_size);
     case OPT_SECONDS: return apply_seconds(o, d, value, err, err_size);
     case OPT_PORT_LOG: return apply_port_log(o, d, value, err, err_size);
     case OPT_SERIAL:
@@ -335,7 +358,8 @@ static bool json_type_error(const struct opt_desc *d, const char *source, char *
 {
     static const char *const wanted[] = {
         [OPT_FLAG] = "true or false", [OPT_PATH] = "a string",
-        [OPT_SIZE] = "a size string or a number of MiB", [OPT_SECONDS] = "a number of seconds",
+        [OPT_SIZE] = "a size string or a number of MiB", [OPT_CACHE_SIZE] = "a size string or a number of MiB",
+        [OPT_SECONDS] = "a number of seconds",
         [OPT_PORT_LOG] = "a \"PORT=FILE\" string or a list of them",
         [OPT_SERIAL] = "\"stdio\", \"none\" or \"file:PATH\"", [OPT_MARKER_TEXT] = "a \"MARKER=TEXT\" string",
     };
@@ -352,7 +376,7 @@ static bool apply_json_number(struct cli_options *o, const struct opt_desc *d, c
     if (cJSON_IsString(item))
         snprintf(text, sizeof text, "%s", item->valuestring);
     else if (cJSON_IsNumber(item))
-        snprintf(text, sizeof text, d->kind == OPT_SIZE ? "%.0f" : "%.9g", item->valuedouble);
+        snprintf(text, sizeof text, d->kind == OPT_SECONDS ? "%.9g" : "%.0f", item->valuedouble);
     else
         return json_type_error(d, source, err, err_size);
     if (apply_cli_value(o, d, text, why, sizeof why))
@@ -392,7 +416,7 @@ static bool apply_json_port_logs(struct cli_options *o, const struct opt_desc *d
 static bool apply_json_item(struct cli_options *o, const struct opt_desc *d, const cJSON *item,
                             const char *source, char *err, size_t err_size)
 {
-    if (d->kind == OPT_SIZE || d->kind == OPT_SECONDS)
+    if (d->kind == OPT_SIZE || d->kind == OPT_CACHE_SIZE || d->kind == OPT_SECONDS)
         return apply_json_number(o, d, item, source, err, err_size);
     if (d->kind == OPT_PORT_LOG)
         return apply_json_port_logs(o, d, item, source, err, err_size);

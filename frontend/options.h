@@ -16,7 +16,7 @@
 
 #include "plan86.h"
 
-#define CLI_MAX_OWNED (PLAN86_MAX_PORT_LOGS + 8)
+#define CLI_MAX_OWNED (PLAN86_MAX_PORT_LOGS + 24)
 
 /* What the headless runner does around the machine (main.c). */
 struct runner_options {

@@ -198,7 +198,9 @@ struct p9_backend_ops {
     /* Optional (NULL: success). */
     int (*fsync)(void *be, struct p9_node *n, void *handle, int datasync);
 
-    /* Optional (NULL: always ready). Called before open and read of n.
+    /* Optional (NULL: always ready). Called before read, readdir and write
+     * of n, before an open for reading without TRUNC, and before a setattr
+     * that sets a nonzero size.
      * Returns 0 when n's data is available now, an errno on failure, or
      * P9_PENDING after arranging for wake(arg, err) to be called later
      * (exactly once); the server then parks the request and re-runs it

@@ -59,6 +59,7 @@ struct p9_node {
     struct mem_chunk *chunks;
     size_t nchunks, cap_chunks;
     uint64_t data_bytes;                /* sum of the chunks' alloc */
+    char *blob;                         /* contents are this blob (no chunks) until changed */
     /* symlinks */
     char *target;
 };
@@ -71,6 +72,7 @@ struct mem_fs {
     uint64_t objects, max_objects;
     p9_clock_fn clock;
     void *clock_ctx;
+    struct p9_mem_blobs blobs;          /* all NULL: no blob-backed files */
 };
 
 static bool is_dir(const struct p9_node *n) { return S_ISDIR(n->mode); }
@@ -116,6 +118,7 @@ static void node_free(struct p9_node *n)
     free(n->chunks);
     free(n->ents);
     free(n->target);
+    free(n->blob);
     if (n->prev)
         n->prev->next = n->next;
     else
@@ -309,9 +312,74 @@ static int chunk_get(struct p9_node *n, uint64_t index, uint32_t need, uint8_t *
     return err;
 }
 
-/* Cuts the file to `size` bytes: chunks past it go, the tail of the last
+static int file_write(struct p9_node *n, uint64_t off, const uint8_t *buf, uint32_t count,
+                      uint32_t *done);
+static void chunks_truncate(struct p9_node *n, uint64_t size);
+
+static bool is_zero(const uint8_t *p, size_t len)
+{
+    return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/* Copies n's blob in (zero pieces stay holes) and makes it an ordinary
+ * file; its times stay as they were. The blob must be prepared. */
+static int blob_copy_in(struct p9_node *n)
+{
+    struct mem_fs *fs = n->fs;
+    uint8_t *piece = malloc(CHUNK_SIZE);
+    if (!piece)
+        return ENOMEM;
+    struct p9_timespec mtime = n->mtime, ctime = n->ctime;
+    int err = 0;
+    for (uint64_t off = 0; !err && off < n->size;) {
+        uint32_t got = 0, wrote = 0;
+        err = fs->blobs.read(fs->blobs.ctx, n->blob, off, piece, CHUNK_SIZE, &got);
+        if (!err && !got)
+            err = EIO;
+        if (!err && !is_zero(piece, got))
+            err = file_write(n, off, piece, got, &wrote);
+        off += got;
+    }
+    free(piece);
+    n->mtime = mtime;
+    n->ctime = ctime;
+    if (err) {
+        uint64_t size = n->size;
+        chunks_truncate(n, 0);
+        n->size = size;
+        return err;
+    }
+    free(n->blob);
+    n->blob = NULL;
+    return 0;
+}
+
+/* Makes n an ordinary file before a change; a file cut to nothing needs
+ * no copy of its blob. */
+static int blob_detach(struct p9_node *n, uint64_t new_size)
+{
+    if (!n->blob)
+        return 0;
+    if (new_size)
+        return blob_copy_in(n);
+    free(n->blob);
+    n->blob = NULL;
+    return 0;
+}
+
+/* Cuts the file to `size` bytes (a blob-backed one becomes ordinary first). */
+static int file_truncate(struct p9_node *n, uint64_t size)
+{
+    int err = blob_detach(n, size);
+    if (err)
+        return err;
+    chunks_truncate(n, size);
+    return 0;
+}
+
+/* Cuts the chunks at `size` bytes: chunks past it go, the tail of the last
  * one is zeroed so a later extension reads zeros. */
-static void file_truncate(struct p9_node *n, uint64_t size)
+static void chunks_truncate(struct p9_node *n, uint64_t size)
 {
     size_t keep = chunk_slot(n, (size + CHUNK_SIZE - 1) / CHUNK_SIZE);
     for (size_t i = keep; i < n->nchunks; i++) {
@@ -384,6 +452,8 @@ static void mem_destroy(void *be)
     struct mem_fs *fs = be;
     while (fs->nodes)
         node_free(fs->nodes);
+    if (fs->blobs.release)
+        fs->blobs.release(fs->blobs.ctx);
     free(fs);
 }
 
@@ -429,7 +499,7 @@ static int mem_getattr(void *be, struct p9_node *n, struct p9_attr *a)
         .mode = n->mode, .uid = n->uid, .gid = n->gid,
         .nlink = is_dir(n) ? 2u + n->subdirs : n->links,
         .rdev = n->rdev, .size = n->size, .blksize = 4096,
-        .blocks = n->data_bytes / 512,
+        .blocks = n->blob ? (n->size + 511) / 512 : n->data_bytes / 512,
         .atime = n->atime, .mtime = n->mtime, .ctime = n->ctime, .btime = n->btime,
         .ino = n->ino, .data_version = n->data_version,
     };
@@ -453,7 +523,9 @@ static int mem_setattr(void *be, struct p9_node *n, const struct p9_setattr *sa)
         if (sa->size > MAX_FILE_SIZE)
             return EFBIG;
         if (sa->size != n->size) {
-            file_truncate(n, sa->size);
+            int err = file_truncate(n, sa->size);
+            if (err)
+                return err;
             if (!(sa->valid & P9_SETATTR_MTIME))
                 n->mtime = now(fs);
         }
@@ -484,7 +556,9 @@ static int mem_open(void *be, struct p9_node *n, uint32_t flags, void **handle)
         return ENOTDIR;
     if ((flags & P9_DOTL_TRUNC) && S_ISREG(n->mode) && (flags & P9_DOTL_ACCMODE) != P9_DOTL_RDONLY
         && n->size) {
-        file_truncate(n, 0);
+        int err = file_truncate(n, 0);
+        if (err)
+            return err;
         n->mtime = n->ctime = now(n->fs);
     }
     return 0;
@@ -502,8 +576,11 @@ static int mem_read(void *be, struct p9_node *n, void *handle, uint64_t off, voi
     if (off >= n->size)
         return 0;
     uint64_t left = n->size - off;
-    *done = left < count ? (uint32_t)left : count;
-    file_read(n, off, buf, *done);
+    uint32_t want = left < count ? (uint32_t)left : count;
+    if (n->blob)
+        return n->fs->blobs.read(n->fs->blobs.ctx, n->blob, off, buf, want, done);
+    *done = want;
+    file_read(n, off, buf, want);
     return 0;
 }
 
@@ -516,7 +593,16 @@ static int mem_write(void *be, struct p9_node *n, void *handle, uint64_t off, co
         return EISDIR;
     if (!S_ISREG(n->mode))
         return EINVAL;
-    return file_write(n, off, buf, count, done);
+    int err = blob_detach(n, n->size);
+    return err ? err : file_write(n, off, buf, count, done);
+}
+
+static int mem_prepare(void *be, struct p9_node *n, p9_wake_fn wake, void *arg)
+{
+    struct mem_fs *fs = be;
+    if (!n->blob)
+        return 0;
+    return fs->blobs.prepare(fs->blobs.ctx, n->blob, n->size, wake, arg);
 }
 
 /* Makes a node of the given mode and names it `name` in dir. */
@@ -762,6 +848,7 @@ static const struct p9_backend_ops mem_ops = {
     .unlink = mem_unlink,
     .readdir = mem_readdir,
     .statfs = mem_statfs,
+    .prepare = mem_prepare,
 };
 
 int p9_mem_new(const struct p9_mem_config *cfg, struct p9_backend *out)
@@ -774,12 +861,69 @@ int p9_mem_new(const struct p9_mem_config *cfg, struct p9_backend *out)
     fs->max_objects = cfg && cfg->max_objects ? cfg->max_objects : 1u << 20;
     fs->clock = cfg && cfg->clock ? cfg->clock : host_clock;
     fs->clock_ctx = cfg ? cfg->clock_ctx : NULL;
+    if (cfg && cfg->blobs)
+        fs->blobs = *cfg->blobs;
     const struct p9_cred root_cred = { 0, 0 };
     if (node_new(fs, S_IFDIR | 0755, &root_cred, &fs->root)) {
         free(fs);
         return ENOMEM;
     }
     *out = (struct p9_backend){ &mem_ops, fs, P9_BACKEND_CHECK_PERMS };
+    return 0;
+}
+
+/* ---- building a tree from an image ---- */
+
+static bool is_plain_name(const char *name)
+{
+    return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+static int check_entry(const struct mem_fs *fs, const char *name, const struct p9_mem_entry *e)
+{
+    uint32_t type = e->mode & S_IFMT;
+    bool file = type == S_IFREG, link = type == S_IFLNK;
+    if (!is_plain_name(name) || (!file && !link && type != S_IFDIR))
+        return EINVAL;
+    if (link != (e->target != NULL) || (e->blob && (!file || !fs->blobs.prepare)))
+        return EINVAL;
+    if (file && (e->blob ? e->size > MAX_FILE_SIZE : e->size != 0))
+        return EINVAL;
+    return 0;
+}
+
+int p9_mem_add(struct p9_backend *b, struct p9_node *dir, const char *name,
+               const struct p9_mem_entry *e, struct p9_node **out)
+{
+    struct mem_fs *fs = b->be;
+    dir = dir ? dir : fs->root;
+    int err = check_entry(fs, name, e);
+    char *blob = NULL;
+    if (!err && e->blob && !(blob = strdup(e->blob)))
+        err = ENOMEM;
+    if (err)
+        return err;
+    const struct p9_cred cred = { e->uid, e->gid };
+    struct p9_timespec dir_mtime = dir->mtime, dir_ctime = dir->ctime;
+    struct p9_node *n;
+    err = S_ISLNK(e->mode) ? mem_symlink(fs, dir, name, e->target, &cred, &n)
+                           : make_named(fs, dir, name, e->mode & (S_IFMT | 07777), &cred, &n);
+    if (err) {
+        free(blob);
+        return err;
+    }
+    dir->mtime = dir_mtime;             /* loading an image changes no times */
+    dir->ctime = dir_ctime;
+    n->mode = e->mode & (S_IFMT | 07777);
+    n->atime = n->mtime = n->ctime = n->btime = (struct p9_timespec){ e->mtime_sec, 0 };
+    if (blob) {
+        n->blob = blob;
+        n->size = e->size;
+    }
+    if (out)
+        *out = n;
+    else
+        node_put(n);
     return 0;
 }
 
@@ -842,7 +986,7 @@ int p9_mem_create_file(struct p9_backend *b, const char *path, const void *data,
     if (!S_ISREG(file->mode))
         err = is_dir(file) ? EISDIR : EINVAL;
     else
-        file_truncate(file, 0);
+        err = file_truncate(file, 0);
     for (size_t off = 0; !err && off < len;) {
         uint32_t done, piece = piece_len(off, len - off);
         err = file_write(file, off, (const uint8_t *)data + off, piece, &done);
@@ -852,28 +996,73 @@ int p9_mem_create_file(struct p9_backend *b, const char *path, const void *data,
     return err;
 }
 
-int p9_mem_read_file(struct p9_backend *b, const char *path, void **data, size_t *len)
+/* All of a regular file's contents, fetched first if it is a blob. */
+static int read_whole(struct mem_fs *fs, struct p9_node *file, void **data, size_t *len)
 {
-    struct mem_fs *fs = b->be;
-    struct p9_node *parent, *file;
+    if (file->blob) {
+        int err = fs->blobs.fetch_now(fs->blobs.ctx, file->blob, file->size);
+        if (err)
+            return err;
+    }
+    size_t size = (size_t)file->size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf)
+        return ENOMEM;
+    for (size_t off = 0; off < size;) {
+        uint32_t piece = piece_len(off, size - off), done = 0;
+        int err = mem_read(fs, file, NULL, off, buf + off, piece, &done);
+        if (!err && !done)
+            err = EIO;
+        if (err) {
+            free(buf);
+            return err;
+        }
+        off += done;
+    }
+    *data = buf;
+    *len = size;
+    return 0;
+}
+
+/* The node at `path`, with a reference held. */
+static int walk_path(struct mem_fs *fs, const char *path, struct p9_node **out)
+{
+    struct p9_node *parent;
     char leaf[MAX_NAME + 1];
     int err = walk_parent(fs, path, false, &parent, leaf);
     if (err)
         return err;
-    err = mem_lookup(fs, parent, leaf, &file);
+    err = mem_lookup(fs, parent, leaf, out);
     node_put(parent);
+    return err;
+}
+
+int p9_mem_file_blob(struct p9_backend *b, const char *path, const char **blob, uint64_t *size)
+{
+    struct p9_node *file;
+    int err = walk_path(b->be, path, &file);
     if (err)
         return err;
-    if (!S_ISREG(file->mode) || file->size >= SIZE_MAX) {
-        err = is_dir(file) ? EISDIR : S_ISREG(file->mode) ? EFBIG : EINVAL;
-    } else {
-        *len = (size_t)file->size;
-        *data = malloc(*len ? *len : 1);
-        if (*data)
-            file_read(file, 0, *data, *len);
-        else
-            err = ENOMEM;
+    err = !S_ISREG(file->mode) ? EINVAL : !file->blob ? ENODATA : 0;
+    if (!err) {
+        *blob = file->blob;
+        *size = file->size;
     }
+    node_put(file);   /* a directory entry keeps it (and its blob name) alive */
+    return err;
+}
+
+int p9_mem_read_file(struct p9_backend *b, const char *path, void **data, size_t *len)
+{
+    struct mem_fs *fs = b->be;
+    struct p9_node *file;
+    int err = walk_path(fs, path, &file);
+    if (err)
+        return err;
+    if (!S_ISREG(file->mode) || file->size >= SIZE_MAX)
+        err = is_dir(file) ? EISDIR : S_ISREG(file->mode) ? EFBIG : EINVAL;
+    else
+        err = read_whole(fs, file, data, len);
     node_put(file);
     return err;
 }

@@ -551,6 +551,8 @@ static int may_setattr(struct p9_server *srv, struct fid *f, const struct p9_set
     return 0;
 }
 
+static int ready(struct request *rq, struct p9_node *n);
+
 static int h_setattr(struct request *rq)
 {
     enum { FID, VALID, MODE, UID, GID, SIZE, ASEC, ANSEC, MSEC, MNSEC };
@@ -568,6 +570,8 @@ static int h_setattr(struct request *rq)
         || ((sa.valid & P9_SETATTR_MTIME_SET) && sa.mtime.nsec >= 1000000000u))
         return EINVAL;
     if ((err = may_setattr(rq->srv, f, &sa)))
+        return err;
+    if ((sa.valid & P9_SETATTR_SIZE) && sa.size && (err = ready(rq, f->node)))
         return err;
     return ops(rq->srv)->setattr(be(rq->srv), f->node, &sa);
 }
@@ -650,7 +654,9 @@ static int h_lopen(struct request *rq)
     uint32_t flags = (uint32_t)rq->in.f[FLAGS].num;
     if (f->open || (flags & P9_DOTL_ACCMODE) == P9_DOTL_ACCMODE)
         return EINVAL;
-    if ((err = may(srv, f->node, &f->cred, open_access(flags))) || (err = ready(rq, f->node)))
+    if ((err = may(srv, f->node, &f->cred, open_access(flags))))
+        return err;
+    if ((open_access(flags) & MAY_READ) && !(flags & P9_DOTL_TRUNC) && (err = ready(rq, f->node)))
         return err;
     void *handle = NULL;
     if ((err = ops(srv)->open(be(srv), f->node, flags, &handle)))
@@ -730,7 +736,7 @@ static int h_write(struct request *rq)
     enum { FID, OFFSET, DATA };
     struct fid *f;
     int err = open_fid(rq, &f, MAY_WRITE);
-    if (err)
+    if (err || (err = ready(rq, f->node)))
         return err;
     const struct p9_bytes *d = &rq->in.f[DATA].str;
     uint32_t done = 0;

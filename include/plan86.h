@@ -45,10 +45,16 @@ struct plan86_config {
     const char *initrd_path; /* with kernel_path: an initrd, or NULL */
     const char *cmdline;     /* with kernel_path: the kernel command line, or NULL */
     /* The virtio-9p file system (PCI 00:03.0), present when a back end is
-     * chosen: a host directory (confined beneath it), or an in-memory tree. */
+     * chosen: a host directory (confined beneath it), an in-memory tree, or
+     * a v86 fs.json image whose files are fetched when first read. */
     const char *fs_dir;
     bool fs_mem;
     const char *fs_import;   /* with fs_mem: a host directory copied into the tree at start */
+    const char *fs_json;     /* the image's fs.json: http(s):// or file:// URL, or a path */
+    const char *fs_base;     /* with fs_json: where its blobs are; NULL: beside the fs.json */
+    uint64_t fs_cache_bytes; /* with fs_json: in-memory blob cache; 0: 64 MiB */
+    const char *fs_cache_dir;/* with fs_json: keep fetched blobs here for later runs */
+    const char *fs_prefetch; /* with fs_json: a file of guest paths to fetch at start */
     const char *fs_tag;      /* mount tag; NULL: "host9p" */
     struct plan86_port_log port_logs[PLAN86_MAX_PORT_LOGS];
     int nport_logs;
@@ -85,9 +91,10 @@ void plan86_set_serial_input(struct plan86 *p, plan86_input_fn fn, void *opaque)
  * Returns how many were taken (the rest: offer again later). */
 size_t plan86_serial_type(struct plan86 *p, const uint8_t *bytes, size_t len);
 
-/* The in-memory file system (fs_mem): puts a file in (parents created) and
- * takes one out (*data is malloc'd: free it). Return 0 or an errno (ENOTSUP
- * without fs_mem). */
+/* The in-memory file systems (fs_mem, fs_json): puts a file in (parents
+ * created) and takes one out (*data is malloc'd: free it; a file of an
+ * fs.json image not fetched yet is fetched first, blocking). Return 0 or an
+ * errno (ENOTSUP on a host directory). */
 int plan86_create_file(struct plan86 *p, const char *path, const void *data, size_t len);
 int plan86_read_file(struct plan86 *p, const char *path, void **data, size_t *len);
 

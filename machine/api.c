@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bios/fwcfg_boot.h"
 #include "bios/linuxboot.h"
@@ -25,6 +26,7 @@
 #include "demo.h"
 #include "devices/rtc.h"
 #include "fs9p/backend_hostdir.h"
+#include "fs9p/backend_json.h"
 #include "fs9p/backend_mem.h"
 #include "fs_import.h"
 #include "machine.h"
@@ -35,7 +37,7 @@
 
 struct plan86 {
     struct machine *m;
-    struct p9_backend *mem_fs;       /* the mem back end when fs_mem (owned by the server) */
+    struct p9_backend *mem_fs;       /* the mem tree of fs_mem or fs_json (owned by the server) */
     uint64_t fs_epoch_ns;            /* file times: this + virtual time */
     struct p9_backend fs_backend;
     /* direct Linux boot, repeated after a reset */
@@ -69,12 +71,14 @@ static const char *config_problem(const struct plan86_config *cfg)
         return "--kernel and --demo are mutually exclusive";
     if (!cfg->kernel_path && (cfg->initrd_path || cfg->cmdline))
         return "--initrd and --append need --kernel";
-    if (cfg->fs_dir && cfg->fs_mem)
-        return "--fs-dir and --fs-mem are mutually exclusive (one 9p back end)";
+    if ((cfg->fs_dir != NULL) + cfg->fs_mem + (cfg->fs_json != NULL) > 1)
+        return "--fs-dir, --fs-mem and --fs-json are mutually exclusive (one 9p back end)";
+    if ((cfg->fs_base || cfg->fs_cache_bytes || cfg->fs_cache_dir || cfg->fs_prefetch) && !cfg->fs_json)
+        return "--fs-base, --fs-cache, --fs-cache-dir and --fs-prefetch need --fs-json";
     if (cfg->fs_import && !cfg->fs_mem)
         return "--fs-import copies a host tree into the in-memory file system: it needs --fs-mem";
-    if (cfg->fs_tag && !cfg->fs_dir && !cfg->fs_mem)
-        return "--fs-tag needs a file system: --fs-dir DIR or --fs-mem";
+    if (cfg->fs_tag && !cfg->fs_dir && !cfg->fs_mem && !cfg->fs_json)
+        return "--fs-tag needs a file system: --fs-dir DIR, --fs-mem or --fs-json";
     if (cfg->fs_tag && (!*cfg->fs_tag || strlen(cfg->fs_tag) > 64))
         return "--fs-tag: the mount tag must be 1 to 64 bytes";
     if (cfg->nport_logs < 0 || cfg->nport_logs > PLAN86_MAX_PORT_LOGS)
@@ -227,25 +231,52 @@ static uint64_t fs_clock(void *ctx)
     return p->fs_epoch_ns + machine_now_ns(p->m);
 }
 
+/* Blob fetches finish on the guest thread, between CPU slices. */
+static void post_to_guest_thread(void *ctx, void (*fn)(void *arg), void *arg)
+{
+    struct plan86 *p = ctx;
+    if (!machine_post(p->m, fn, arg)) {   /* 24 bytes: the host is out of memory */
+        fputs("plan86: out of memory\n", stderr);
+        abort();
+    }
+}
+
+static bool setup_mem_tree(struct plan86 *p, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    struct p9_mem_config mc = { .clock = fs_clock, .clock_ctx = p };
+    if (p9_mem_new(&mc, &p->fs_backend) != 0) {
+        snprintf(err, err_size, "out of memory for the in-memory file system");
+        return false;
+    }
+    if (cfg->fs_import && fs_import_tree(&p->fs_backend, cfg->fs_import, err, err_size) != 0) {
+        p->fs_backend.ops->destroy(p->fs_backend.be);
+        return false;
+    }
+    return true;
+}
+
+/* A v86 image: fetched in the background, or on the guest thread when the
+ * run must be deterministic. Progress lines only where a person watches. */
+static bool setup_json_tree(struct plan86 *p, const struct plan86_config *cfg, char *err, size_t err_size)
+{
+    struct p9_json_config jc = {
+        .index = cfg->fs_json, .base = cfg->fs_base, .cache_bytes = cfg->fs_cache_bytes,
+        .cache_dir = cfg->fs_cache_dir, .prefetch = cfg->fs_prefetch,
+        .synchronous = cfg->deterministic, .post = post_to_guest_thread, .post_ctx = p,
+        .progress = isatty(STDERR_FILENO), .clock = fs_clock, .clock_ctx = p,
+    };
+    return p9_json_new(&jc, &p->fs_backend, err, err_size) == 0;
+}
+
 static bool setup_file_system(struct plan86 *p, const struct plan86_config *cfg, char *err, size_t err_size)
 {
-    if (cfg->fs_dir) {
-        if (hostdir_backend_new(cfg->fs_dir, &p->fs_backend, err, err_size) != 0)
-            return false;
-    } else {
-        p->fs_epoch_ns = (uint64_t)rtc_default_start_time(cfg->deterministic) * 1000000000ull;
-        struct p9_mem_config mc = { .clock = fs_clock, .clock_ctx = p };
-        if (p9_mem_new(&mc, &p->fs_backend) != 0) {
-            snprintf(err, err_size, "out of memory for the in-memory file system");
-            return false;
-        }
-        p->mem_fs = &p->fs_backend;
-        if (cfg->fs_import && fs_import_tree(&p->fs_backend, cfg->fs_import, err, err_size) != 0) {
-            p->fs_backend.ops->destroy(p->fs_backend.be);
-            p->mem_fs = NULL;
-            return false;
-        }
-    }
+    p->fs_epoch_ns = (uint64_t)rtc_default_start_time(cfg->deterministic) * 1000000000ull;
+    bool ok = cfg->fs_dir ? hostdir_backend_new(cfg->fs_dir, &p->fs_backend, err, err_size) == 0
+            : cfg->fs_json ? setup_json_tree(p, cfg, err, err_size)
+            : setup_mem_tree(p, cfg, err, err_size);
+    if (!ok)
+        return false;
+    p->mem_fs = cfg->fs_dir ? NULL : &p->fs_backend;
     const char *why = board_attach_9p(p->m, p->m->board, &p->fs_backend, cfg->fs_tag);
     if (why)
         snprintf(err, err_size, "virtio-9p: %s", why);
@@ -276,7 +307,7 @@ struct plan86 *plan86_create(const struct plan86_config *cfg, char *err, size_t 
     }
     p->m = machine_new((uint32_t)cfg->memory_bytes, cfg->deterministic, cfg->ns_per_insn, err, err_size);
     bool ok = p->m != NULL;
-    if (ok && (cfg->fs_dir || cfg->fs_mem))
+    if (ok && (cfg->fs_dir || cfg->fs_mem || cfg->fs_json))
         ok = setup_file_system(p, cfg, err, err_size);
     if (ok && cfg->bios_path)
         ok = load_bios(p->m, cfg->bios_path, err, err_size) && setup_firmware_boot(p->m, cfg, err, err_size);

@@ -171,6 +171,12 @@ struct machine *machine_new_bare(uint32_t ram_size, bool deterministic, uint32_t
     portbus_init(&m->io);
     sched_init(&m->sched);
     atomic_init(&m->stop_requested, false);
+    if (!host_events_init(&m->events)) {
+        m->events.wake_fd = -1;
+        set_error(err, err_size, "machine", "cannot make an eventfd");
+        machine_free(m);
+        return NULL;
+    }
     if (!map_ram(m, ram_size, err, err_size) || !create_cpu(m, err, err_size)) {
         machine_free(m);
         return NULL;
@@ -217,6 +223,7 @@ void machine_free(struct machine *m)
     }
     if (m->cpu)
         cpu_free(m->cpu);
+    host_events_free(&m->events);   /* after the board: its threads may post until freed */
     port_logs_close(&m->port_logs);
     for (int k = 0; k < m->nroms; k++)
         free(m->roms[k]);
@@ -312,6 +319,11 @@ void machine_console_write(struct machine *m, const uint8_t *bytes, size_t len)
 {
     if (m->console_fn)
         m->console_fn(m->console_opaque, bytes, len);
+}
+
+bool machine_post(struct machine *m, void (*fn)(void *arg), void *arg)
+{
+    return host_events_post(&m->events, fn, arg);
 }
 
 void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, const char *msg)
@@ -459,12 +471,6 @@ static void run_cpu_slice(struct machine *m, uint64_t limit_ns)
     m->in_cpu_run = false;
 }
 
-static void sleep_host_ns(uint64_t ns)
-{
-    struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
-    nanosleep(&ts, NULL);
-}
-
 /* The CPU is halted with interrupts enabled: let time pass until `limit_ns`. */
 static void idle_until(struct machine *m, uint64_t limit_ns)
 {
@@ -478,7 +484,7 @@ static void idle_until(struct machine *m, uint64_t limit_ns)
     }
     uint64_t now = machine_now_ns(m);
     uint64_t wait = limit_ns > now ? limit_ns - now : 0;
-    sleep_host_ns(wait < IDLE_SLEEP_MAX_NS ? wait : IDLE_SLEEP_MAX_NS);
+    host_events_wait(&m->events, wait < IDLE_SLEEP_MAX_NS ? wait : IDLE_SLEEP_MAX_NS);
 }
 
 /* Names where it halted: CS:EIP after the HLT. */
@@ -498,6 +504,7 @@ static void run_step(struct machine *m)
         return;
     }
     sched_run_due(&m->sched, now);
+    host_events_drain(&m->events);
     if (m->poll_input)
         m->poll_input(m->poll_input_opaque);
     if (m->stopping)

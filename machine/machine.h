@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host_events.h"
 #include "irq.h"
 #include "memmap.h"
 #include "plan86.h"
@@ -74,6 +75,7 @@ struct machine {
     plan86_console_fn console_fn;
     void *console_opaque;
 
+    struct host_events events;     /* work posted by other host threads */
     atomic_bool stop_requested;    /* plan86_stop, any thread */
     bool stopping;
     enum plan86_stop_reason stop_reason;
@@ -149,6 +151,11 @@ void machine_set_a20(struct machine *m, bool enabled);
 void machine_request_reset(struct machine *m);
 /* Copies guest RAM out (bytes outside RAM read as zero); false if any were. */
 bool machine_phys_read(struct machine *m, uint32_t paddr, void *dst, size_t len);
+/* Runs fn(arg) on the guest thread soon, between CPU slices; ends an idle
+ * wait. Safe from any thread. Work still queued when the machine is freed
+ * is dropped without running. False when out of memory. */
+bool machine_post(struct machine *m, void (*fn)(void *arg), void *arg);
+
 /* Stops the run loop soon with this reason (from the guest thread). */
 void machine_request_stop(struct machine *m, enum plan86_stop_reason reason, const char *msg);
 
