@@ -204,7 +204,9 @@ struct p9_backend_ops {
      * Returns 0 when n's data is available now, an errno on failure, or
      * P9_PENDING after arranging for wake(arg, err) to be called later
      * (exactly once); the server then parks the request and re-runs it
-     * (after wake(arg, 0) the next prepare of n must return 0 or an errno). */
+     * (after wake(arg, 0) the next prepare of n normally returns 0 or an
+     * errno; P9_PENDING again, e.g. when a cache dropped the data meanwhile,
+     * parks the request once more). */
     int (*prepare)(void *be, struct p9_node *n, p9_wake_fn wake, void *arg);
 };
 

@@ -42,7 +42,7 @@ struct blob_store_config {
     const char *cache_dir;       /* NULL: no disk cache */
     unsigned max_tries;          /* attempts for a transient failure; 0 = 4 */
     unsigned first_backoff_ms;   /* doubled after each failed attempt; 0 = 250 */
-    unsigned timeout_ms;         /* per attempt (connect + transfer); 0 = 30000 */
+    unsigned timeout_ms;         /* an attempt fails after this long without a byte; 0 = 30000 */
     unsigned workers;            /* fetch threads; 0 = 4 */
     bool synchronous;
     blob_post_fn post;           /* required unless synchronous */
