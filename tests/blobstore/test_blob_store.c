@@ -334,6 +334,18 @@ static size_t put_blob(struct env *e, const uint8_t *data, size_t len, enum blob
     return zlen;
 }
 
+/* A random plain blob of len bytes served with --fail NAME=mode; its bytes. */
+static uint8_t *serve_failing_blob(struct env *e, size_t len, uint32_t seed, const char *mode,
+                                   char name[80])
+{
+    uint8_t *data = random_bytes(len, seed);
+    put_blob(e, data, len, KIND_BIN, name);
+    char fail[128];
+    snprintf(fail, sizeof fail, "%s=%s", name, mode);
+    env_serve(e, (const char *[]){ "--fail", fail, NULL });
+    return data;
+}
+
 /* ---- driving a store ---- */
 
 static struct blob_store_config env_config(struct env *e)
@@ -638,12 +650,8 @@ START_TEST(not_found_fails_at_once)
 {
     struct env e;
     env_init(&e);
-    uint8_t *data = random_bytes(100, 40);
     char name[80];
-    put_blob(&e, data, 100, KIND_BIN, name);
-    char fail[128];
-    snprintf(fail, sizeof fail, "%s=404", name);
-    env_serve(&e, (const char *[]){ "--fail", fail, NULL });
+    uint8_t *data = serve_failing_blob(&e, 100, 40, "404", name);
     struct blob_store_config cfg = env_config(&e);
     cfg.max_tries = 4;
     cfg.first_backoff_ms = 1000; /* a retry would show in the time taken */
@@ -673,12 +681,8 @@ START_TEST(service_unavailable_is_retried)
 {
     struct env e;
     env_init(&e);
-    uint8_t *data = random_bytes(2000, 50);
     char name[80];
-    put_blob(&e, data, 2000, KIND_BIN, name);
-    char fail[128];
-    snprintf(fail, sizeof fail, "%s=503x2", name);
-    env_serve(&e, (const char *[]){ "--fail", fail, NULL });
+    uint8_t *data = serve_failing_blob(&e, 2000, 50, "503x2", name);
     struct blob_store_config cfg = env_config(&e);
     cfg.max_tries = 4;
     struct blob_store *s = new_store(&cfg);
@@ -696,12 +700,8 @@ START_TEST(service_unavailable_gives_up_after_max_tries)
 {
     struct env e;
     env_init(&e);
-    uint8_t *data = random_bytes(2000, 51);
     char name[80];
-    put_blob(&e, data, 2000, KIND_BIN, name);
-    char fail[128];
-    snprintf(fail, sizeof fail, "%s=503x1000", name);
-    env_serve(&e, (const char *[]){ "--fail", fail, NULL });
+    uint8_t *data = serve_failing_blob(&e, 2000, 51, "503x1000", name);
     struct blob_store_config cfg = env_config(&e);
     cfg.max_tries = 3;
     cfg.first_backoff_ms = 100;
@@ -783,12 +783,8 @@ START_TEST(hung_server_times_out)
 {
     struct env e;
     env_init(&e);
-    uint8_t *data = random_bytes(100, 80);
     char name[80];
-    put_blob(&e, data, 100, KIND_BIN, name);
-    char fail[128];
-    snprintf(fail, sizeof fail, "%s=hang", name);
-    env_serve(&e, (const char *[]){ "--fail", fail, NULL });
+    uint8_t *data = serve_failing_blob(&e, 100, 80, "hang", name);
     struct blob_store_config cfg = env_config(&e);
     cfg.max_tries = 2;
     cfg.timeout_ms = 300;
@@ -1113,12 +1109,8 @@ START_TEST(long_downloads_report_progress)
     struct env e;
     env_init(&e);
     size_t len = 1 << 20;
-    uint8_t *data = random_bytes(len, 140);
     char name[80];
-    put_blob(&e, data, len, KIND_BIN, name);
-    char fail[128];
-    snprintf(fail, sizeof fail, "%s=slow", name);
-    env_serve(&e, (const char *[]){ "--fail", fail, NULL });
+    uint8_t *data = serve_failing_blob(&e, len, 140, "slow", name);
     struct blob_store_config cfg = env_config(&e);
     cfg.progress = true;
     struct blob_store *s = new_store(&cfg);
