@@ -19,9 +19,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
-#include <zstd_errors.h>
 
+#include "fs9p/blob_check.h"
 #include "fs9p/blob_fetch.h"
 #include "fs9p/blob_name.h"
 
@@ -274,66 +273,6 @@ static void keep_data(struct blob_store *s, struct entry *e, uint8_t *data)
         drop_data(s, s->oldest);
 }
 
-/* ---- checking a download (any thread) ---- */
-
-/* What may arrive for a blob of `size` bytes. zstd output of any encoder is
- * at most ZSTD_compressBound(size) = size + size/256 + < 64 KiB per frame;
- * size/8 + 64 KiB leaves room for many small frames and skippable frames
- * while still bounding what a hostile server can make us hold. */
-static size_t raw_bound(const struct blob_name_info *info, uint64_t size)
-{
-    return info->compressed ? (size_t)(size + size / 8 + 64 * 1024) : (size_t)size;
-}
-
-static uint8_t *decompress_exactly(const uint8_t *src, size_t len, uint64_t size, char *why,
-                                   size_t cap)
-{
-    uint8_t *out = malloc((size_t)size + 1);
-    if (!out) {
-        snprintf(why, cap, "out of memory for %llu bytes", (unsigned long long)size);
-        return NULL;
-    }
-    size_t n = ZSTD_decompress(out, (size_t)size, src, len);
-    if (!ZSTD_isError(n) && n == size)
-        return out;
-    if (!ZSTD_isError(n))
-        snprintf(why, cap, "corrupt (decompresses to %zu bytes, not %llu)", n,
-                 (unsigned long long)size);
-    else if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
-        snprintf(why, cap, "corrupt (decompresses to more than %llu bytes)",
-                 (unsigned long long)size);
-    else
-        snprintf(why, cap, "corrupt (zstd: %s)", ZSTD_getErrorName(n));
-    free(out);
-    return NULL;
-}
-
-/* The blob in `raw` as it arrived, decompressed if its name says so, and
- * checked: exactly `size` bytes whose SHA-256 matches the name. Returns raw
- * itself (uncompressed) or a new buffer, or NULL with the reason in why. */
-static uint8_t *unpack(const struct blob_name_info *info, uint64_t size, uint8_t *raw,
-                       size_t raw_len, char *why, size_t cap)
-{
-    uint8_t *blob = raw;
-    if (info->compressed) {
-        blob = decompress_exactly(raw, raw_len, size, why, cap);
-        if (!blob)
-            return NULL;
-    } else if (raw_len != size) {
-        snprintf(why, cap, "size mismatch (%zu bytes, the index says %llu)", raw_len,
-                 (unsigned long long)size);
-        return NULL;
-    }
-    uint8_t digest[32];
-    if (!blob_sha256(blob, (size_t)size, digest) || !blob_name_matches(info, digest)) {
-        snprintf(why, cap, "corrupt (SHA-256 does not match its name)");
-        if (blob != raw)
-            free(blob);
-        return NULL;
-    }
-    return blob;
-}
-
 /* ---- the cache directory (any thread) ---- */
 
 /* `<cache_dir>/<name>` with '/' spelt '%' (a name never holds '%'). */
@@ -362,12 +301,12 @@ static bool from_disk(struct blob_store *s, struct blob_fetcher *f, const char *
         return false;
     struct blob_fetch_policy once = { 1, 0, s->cfg.timeout_ms };
     struct blob_fetch_result r;
-    blob_fetch(f, path, raw_bound(info, size), &once, &r);
+    blob_fetch(f, path, blob_raw_bound(info, size), &once, &r);
     free(path);
     if (r.status != BLOB_FETCH_OK)
         return false;
     char why[128];
-    uint8_t *blob = unpack(info, size, r.data, r.len, why, sizeof why);
+    uint8_t *blob = blob_unpack(info, size, r.data, r.len, why, sizeof why);
     if (blob != r.data)
         free(r.data);
     if (!blob)
@@ -541,7 +480,7 @@ static void from_base(struct blob_store *s, struct blob_fetcher *f, const char *
     };
     struct blob_fetch_result r;
     progress_begin(s);
-    blob_fetch(f, where, raw_bound(info, size), &policy, &r);
+    blob_fetch(f, where, blob_raw_bound(info, size), &policy, &r);
     progress_end(s);
     note_server(s, &r);
     if (r.status != BLOB_FETCH_OK) {
@@ -550,7 +489,7 @@ static void from_base(struct blob_store *s, struct blob_fetcher *f, const char *
         o->transferred = true;
         o->transferred_bytes = r.len;
         char why[128];
-        uint8_t *blob = unpack(info, size, r.data, r.len, why, sizeof why);
+        uint8_t *blob = blob_unpack(info, size, r.data, r.len, why, sizeof why);
         if (!blob)
             snprintf(o->line, sizeof o->line, "%s: %s", name, why);
         else if (disk_cache_applies(s, info))
