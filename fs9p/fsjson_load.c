@@ -37,6 +37,9 @@ static int fail(struct loader *ld, int code, const char *fmt, ...)
         snprintf(ld->err, ld->err_size, "fs.json %s: entry %s: %s", ld->source, ld->path, why);
     else
         snprintf(ld->err, ld->err_size, "fs.json %s: %s", ld->source, why);
+    for (char *c = ld->err; *c; c++)       /* names from the index stay on one line */
+        if ((unsigned char)*c < ' ' || *c == 0x7f)
+            *c = '?';
     return code;
 }
 

@@ -25,6 +25,6 @@ UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 fuzz_dir="$build_dir-fuzz"
 [[ -f "$fuzz_dir/build.ninja" ]] || CC=clang meson setup "$fuzz_dir" "$repo" -Dfuzz=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
-ninja -C "$fuzz_dir" fuzz/fuzz_virtqueue tests/fuzz_9p
+ninja -C "$fuzz_dir" fuzz/fuzz_virtqueue tests/fuzz_9p tests/fuzz_fsjson
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C "$fuzz_dir" --no-rebuild --print-errorlogs --suite fuzz
