@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fs9p/blob_check.h"
+#include "fs9p/blob_disk_cache.h"
 #include "fs9p/blob_fetch.h"
 #include "fs9p/blob_name.h"
 
@@ -275,28 +276,11 @@ static void keep_data(struct blob_store *s, struct entry *e, uint8_t *data)
 
 /* ---- the cache directory (any thread) ---- */
 
-/* `<cache_dir>/<name>` with '/' spelt '%' (a name never holds '%'). */
-static char *disk_path(const struct blob_store *s, const char *name)
-{
-    char *path = concat(s->cache_dir, "/", name);
-    if (path)
-        for (char *p = path + strlen(s->cache_dir) + 1; *p; p++)
-            if (*p == '/')
-                *p = '%';
-    return path;
-}
-
-/* Only blobs whose names carry a hash are kept on disk: an opaque name could
- * mean other contents in another image. */
-static bool disk_cache_applies(const struct blob_store *s, const struct blob_name_info *info)
-{
-    return s->cache_dir && info->hash_hex_len;
-}
-
 static bool from_disk(struct blob_store *s, struct blob_fetcher *f, const char *name,
                       const struct blob_name_info *info, uint64_t size, struct outcome *o)
 {
-    char *path = disk_cache_applies(s, info) ? disk_path(s, name) : NULL;
+    char *path = s->cache_dir && blob_disk_cache_applies(info)
+                     ? blob_disk_cache_path(s->cache_dir, name) : NULL;
     if (!path)
         return false;
     struct blob_fetch_policy once = { 1, 0, s->cfg.timeout_ms };
@@ -314,54 +298,6 @@ static bool from_disk(struct blob_store *s, struct blob_fetcher *f, const char *
     o->data = blob;
     o->ok = o->from_disk = true;
     return true;
-}
-
-static bool write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            if (w == 0)
-                errno = EIO;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* Fills a new file made from the mkstemp template `tmp`. 0 or an errno
- * (and then no file is left). */
-static int write_new_file(char *tmp, const uint8_t *data, size_t len)
-{
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return errno;
-    int err = write_all(fd, data, len) ? 0 : errno;
-    if (close(fd) != 0 && !err)
-        err = errno;
-    if (err)
-        unlink(tmp);
-    return err;
-}
-
-/* Writes a checked download under its name: a temporary file, then rename,
- * so readers never see half a blob. 0 or an errno. */
-static int to_disk(const struct blob_store *s, const char *name, const uint8_t *raw, size_t len)
-{
-    char *path = disk_path(s, name);
-    char *tmp = concat(s->cache_dir, "/", ".tmp-XXXXXX");
-    int err = path && tmp ? write_new_file(tmp, raw, len) : ENOMEM;
-    if (!err && rename(tmp, path) != 0) {
-        err = errno;
-        unlink(tmp);
-    }
-    free(path);
-    free(tmp);
-    return err;
 }
 
 /* ---- progress (any thread, under lock) ---- */
@@ -492,8 +428,8 @@ static void from_base(struct blob_store *s, struct blob_fetcher *f, const char *
         uint8_t *blob = blob_unpack(info, size, r.data, r.len, why, sizeof why);
         if (!blob)
             snprintf(o->line, sizeof o->line, "%s: %s", name, why);
-        else if (disk_cache_applies(s, info))
-            o->disk_write_error = to_disk(s, name, r.data, r.len);
+        else if (s->cache_dir && blob_disk_cache_applies(info))
+            o->disk_write_error = blob_disk_cache_put(s->cache_dir, name, r.data, r.len);
         if (blob != r.data)
             free(r.data);
         o->data = blob;
@@ -832,20 +768,6 @@ static char *base_prefix(const char *base, char *err, size_t err_size)
     return prefix;
 }
 
-static bool make_cache_dir(const char *dir, char *err, size_t err_size)
-{
-    struct stat st;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        snprintf(err, err_size, "fs-json: cache dir %s: %s", dir, strerror(errno));
-        return false;
-    }
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, err_size, "fs-json: cache dir %s: not a directory", dir);
-        return false;
-    }
-    return true;
-}
-
 static void fill_defaults(struct blob_store_config *c)
 {
     if (!c->cache_bytes)
@@ -908,7 +830,7 @@ struct blob_store *blob_store_new(const struct blob_store_config *cfg, char *err
     s->cfg.cache_dir = s->cache_dir;
     s->inline_ctx = (struct fetch_ctx){ s, true };
     s->inline_fetcher = blob_fetcher_new(&s->stop, on_progress, &s->inline_ctx);
-    bool ok = s->base && (!cfg->cache_dir || (s->cache_dir && make_cache_dir(s->cache_dir, err,
+    bool ok = s->base && (!cfg->cache_dir || (s->cache_dir && blob_disk_cache_open(s->cache_dir, err,
                                                                               err_size)));
     if (ok && (!s->buckets || !s->inline_fetcher || (cfg->cache_dir && !s->cache_dir))) {
         snprintf(err, err_size, "fs-json: cannot set up the blob store (out of memory)");
