@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "fs9p/blob_check.h"
 #include "fs9p/blob_disk_cache.h"
