@@ -207,6 +207,24 @@ void fs_content_abandon(struct fs_reader *r, struct fs_content *c)
     }
 }
 
+bool fs_content_read(struct fs_reader *r, fs_pull_fn pull, void *src, struct fs_node *file)
+{
+    struct fs_content c;
+    if (!fs_content_begin(r, &c))
+        return false;
+    for (;;) {
+        long got = pull(r, src, r->buf, FS_READ_CHUNK);
+        if (got < 0)
+            break;
+        if (got == 0)
+            return fs_content_end(r, &c, file);
+        if (!fs_content_feed(r, &c, r->buf, (size_t)got))
+            break;
+    }
+    fs_content_abandon(r, &c);
+    return false;
+}
+
 /* ---- reading ---- */
 
 static void free_excludes(struct fs_reader *r)

@@ -24,26 +24,20 @@ static void fill_meta(struct fs_node *n, const struct stat *st)
     n->gid = st->st_gid;
 }
 
+static long pull_fd(struct fs_reader *r, void *src, void *buf, size_t cap)
+{
+    ssize_t got;
+    do
+        got = read(*(int *)src, buf, cap);
+    while (got < 0 && errno == EINTR);
+    if (got < 0)
+        fs_fail(r->err, "%s: %s", r->path, strerror(errno));
+    return (long)got;
+}
+
 static bool hash_fd(struct fs_reader *r, int fd, struct fs_node *file)
 {
-    struct fs_content c;
-    if (!fs_content_begin(r, &c))
-        return false;
-    for (;;) {
-        ssize_t got = read(fd, r->buf, FS_READ_CHUNK);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            fs_fail(r->err, "%s: %s", r->path, strerror(errno));
-            break;
-        }
-        if (got == 0)
-            return fs_content_end(r, &c, file);
-        if (!fs_content_feed(r, &c, r->buf, (size_t)got))
-            break;
-    }
-    fs_content_abandon(r, &c);
-    return false;
+    return fs_content_read(r, pull_fd, &fd, file);
 }
 
 static bool read_file_at(struct fs_reader *r, int dfd, const char *name, const struct stat *st,

@@ -33,6 +33,12 @@ bool fs_content_end(struct fs_reader *r, struct fs_content *c, struct fs_node *f
 /* After a failure between begin and end: tells the sink to drop what it got. */
 void fs_content_abandon(struct fs_reader *r, struct fs_content *c);
 
+/* Reads up to cap bytes of a file's contents into buf: the count, 0 at the
+ * end, or -1 after reporting the failure in r->err. */
+typedef long (*fs_pull_fn)(struct fs_reader *r, void *src, void *buf, size_t cap);
+/* All of one file's contents, pulled through r->buf: begin, feed, end. */
+bool fs_content_read(struct fs_reader *r, fs_pull_fn pull, void *src, struct fs_node *file);
+
 /* The child `name` of dir, inserted in order (all fields zero but the name)
  * if absent. The pointer lasts until the next insertion into dir. */
 struct fs_node *fs_node_child(struct fs_node *dir, const char *name, struct fs_err *e);

@@ -60,24 +60,17 @@ static bool take_meta(struct fs_reader *r, struct archive_entry *ent, struct fs_
     return true;
 }
 
+static long pull_archive(struct fs_reader *r, void *src, void *buf, size_t cap)
+{
+    la_ssize_t got = archive_read_data(src, buf, cap);
+    if (got < 0)
+        archive_failed(r, src, r->path);
+    return got < 0 ? -1 : (long)got;
+}
+
 static bool read_contents(struct fs_reader *r, struct archive *a, struct fs_node *file)
 {
-    struct fs_content c;
-    if (!fs_content_begin(r, &c))
-        return false;
-    for (;;) {
-        la_ssize_t got = archive_read_data(a, r->buf, FS_READ_CHUNK);
-        if (got < 0) {
-            archive_failed(r, a, r->path);
-            break;
-        }
-        if (got == 0)
-            return fs_content_end(r, &c, file);
-        if (!fs_content_feed(r, &c, r->buf, (size_t)got))
-            break;
-    }
-    fs_content_abandon(r, &c);
-    return false;
+    return fs_content_read(r, pull_archive, a, file);
 }
 
 /* A hard link member: a copy of the entry it names, under its own name. */
