@@ -114,7 +114,8 @@ static const char image[] =
     "  [\"digits\",10,1600000002,33152,1000,100,\"ffeeddcc.bin.zst\"],"
     "  [\"empty\",0,1600000003,33188,0,0,\"e3b0c442.bin\"],"
     "  [\"motd.link\",4,1600000004,41471,0,0,\"motd\"],"
-    "  [\"private\",4096,1600000005,16840,1000,1000,[]]"
+    "  [\"private\",4096,1600000005,16840,1000,1000,[]],"
+    "  [\"huge\",6000000000,1600000007,33188,0,0,\"9f8e7d6c.bin\"]"
     "]],"
     "[\"fifo\",0,1600000006,4516,0,0]"
     "],\"version\":3,\"size\":8219}";
@@ -176,7 +177,7 @@ static void open_path(struct image *im, uint32_t fid, const char *path, uint32_t
 START_TEST(index_becomes_the_tree)
 {
     struct image *im = image_new(ANSWER_NOW);
-    ck_assert_uint_eq(im->sum.files, 3);
+    ck_assert_uint_eq(im->sum.files, 4);
     ck_assert_uint_eq(im->sum.dirs, 2);
     ck_assert_uint_eq(im->sum.symlinks, 1);
     ck_assert_uint_eq(im->sum.skipped, 1);
@@ -191,6 +192,8 @@ START_TEST(index_becomes_the_tree)
     ck_assert_uint_eq(a.size, 10);
     ck_assert_uint_eq(a.mtime.sec, 1600000002);
     ck_assert_uint_eq(a.mtime.nsec, 0);
+    OK(call(c, P9_TWALK, U(1), U(9), "etc/huge"));
+    ck_assert_uint_eq(getattr(c, 9).size, 6000000000ull);  /* sizes are 64-bit, not fetched */
     OK(call(c, P9_TWALK, U(1), U(3), "etc/private"));
     a = getattr(c, 3);
     ck_assert_uint_eq(a.mode, S_IFDIR | 0710);
