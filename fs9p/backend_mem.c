@@ -874,16 +874,17 @@ int p9_mem_new(const struct p9_mem_config *cfg, struct p9_backend *out)
 
 /* ---- building a tree from an image ---- */
 
-static bool is_plain_name(const char *name)
+bool p9_mem_valid_name(const char *name)
 {
-    return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+    return *name && strlen(name) <= MAX_NAME && !strchr(name, '/') && strcmp(name, ".") != 0
+           && strcmp(name, "..") != 0;
 }
 
 static int check_entry(const struct mem_fs *fs, const char *name, const struct p9_mem_entry *e)
 {
     uint32_t type = e->mode & S_IFMT;
     bool file = type == S_IFREG, link = type == S_IFLNK;
-    if (!is_plain_name(name) || (!file && !link && type != S_IFDIR))
+    if (!p9_mem_valid_name(name) || (!file && !link && type != S_IFDIR))
         return EINVAL;
     if (link != (e->target != NULL) || (e->blob && (!file || !fs->blobs.prepare)))
         return EINVAL;

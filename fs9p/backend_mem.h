@@ -13,6 +13,7 @@
 #ifndef PLAN86_FS9P_BACKEND_MEM_H
 #define PLAN86_FS9P_BACKEND_MEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,10 @@ struct p9_mem_entry {
     const char *blob;          /* regular file: its blob name (needs cfg.blobs), or NULL: empty */
     const char *target;        /* symlink: its target */
 };
+
+/* Can `name` be one entry of a directory: 1 to 255 bytes, no '/', not "."
+ * or ".."? */
+bool p9_mem_valid_name(const char *name);
 
 /* Adds `name` in dir (NULL: the root) as described. *out (if out is not
  * NULL) gets a reference on the new node. EEXIST, ENOSPC, EINVAL or ENOMEM. */

@@ -88,12 +88,6 @@ static int entry_data(struct loader *ld, const cJSON *data, struct p9_mem_entry 
     return 0;
 }
 
-static bool is_plain_name(const char *name)
-{
-    return *name && strlen(name) <= 255 && !strchr(name, '/') && strcmp(name, ".") != 0
-           && strcmp(name, "..") != 0;
-}
-
 static void count(struct loader *ld, uint32_t mode)
 {
     struct fsjson_summary *s = ld->sum;
@@ -112,7 +106,7 @@ static int load_entry(struct loader *ld, struct p9_node *dir, const cJSON *item)
     const cJSON *name = cJSON_GetArrayItem(item, F_NAME);
     if (!cJSON_IsArray(item) || cJSON_GetArraySize(item) < MIN_FIELDS || !cJSON_IsString(name))
         return fail(ld, EINVAL, "not a list of at least %d fields starting with a name", MIN_FIELDS);
-    if (!is_plain_name(name->valuestring))
+    if (!p9_mem_valid_name(name->valuestring))
         return fail(ld, EINVAL, "\"%.64s\" is not a valid file name", name->valuestring);
     if (strlen(ld->path) + 1 + strlen(name->valuestring) >= PATH_CAP)
         return fail(ld, EINVAL, "path too long");
