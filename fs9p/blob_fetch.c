@@ -476,11 +476,7 @@ int blob_fetch_file(const char *where, unsigned max_tries, unsigned timeout_ms,
     if (!f) {
         snprintf(err, err_size, "%s: cannot start libcurl", where);
     } else {
-        struct blob_fetch_policy policy = {
-            .max_tries = max_tries ? max_tries : 4,
-            .first_backoff_ms = 250,
-            .timeout_ms = timeout_ms ? timeout_ms : 30000,
-        };
+        struct blob_fetch_policy policy = { max_tries, BLOB_FETCH_FIRST_BACKOFF_MS, timeout_ms };
         struct blob_fetch_result r;
         blob_fetch(f, where, BLOB_FETCH_FILE_MAX, &policy, &r);
         status = r.status == BLOB_FETCH_OK ? 0

@@ -37,6 +37,9 @@ bool blob_stop_is_set(struct blob_stop *st);
 /* Waits `ms` milliseconds; false if the stop was set before or meanwhile. */
 bool blob_stop_sleep(struct blob_stop *st, unsigned ms);
 
+/* The first back-off after a transient failure, unless a store says otherwise. */
+#define BLOB_FETCH_FIRST_BACKOFF_MS 250u
+
 struct blob_fetch_policy {
     unsigned max_tries;          /* >= 1 */
     unsigned first_backoff_ms;   /* doubled after each transient failure */

@@ -774,7 +774,7 @@ static void fill_defaults(struct blob_store_config *c)
     if (!c->max_tries)
         c->max_tries = 4;
     if (!c->first_backoff_ms)
-        c->first_backoff_ms = 250;
+        c->first_backoff_ms = BLOB_FETCH_FIRST_BACKOFF_MS;
     if (!c->timeout_ms)
         c->timeout_ms = 30000;
     if (!c->workers)

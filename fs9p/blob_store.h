@@ -76,7 +76,8 @@ int blob_store_fetch_now(struct blob_store *s, const char *name, uint64_t size);
 void blob_store_prefetch(struct blob_store *s, const char *name, uint64_t size);
 
 /* Reads a whole small file (the fs.json itself) relative to nothing: `where`
- * is a URL or a path. Blocking, with the same retry rules. *data is
+ * is a URL or a path. Blocking, with the same retry rules: max_tries >= 1
+ * attempts, timeout_ms without a byte ends one. *data is
  * malloc'd and NUL-terminated (*len excludes the NUL). 0, or an errno with
  * one line in err. */
 int blob_fetch_file(const char *where, unsigned max_tries, unsigned timeout_ms,
