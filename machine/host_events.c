@@ -15,6 +15,7 @@ struct host_event {
 bool host_events_init(struct host_events *q)
 {
     q->head = q->tail = NULL;
+    atomic_init(&q->queued, false);
     q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (q->wake_fd < 0)
         return false;
@@ -49,17 +50,23 @@ bool host_events_post(struct host_events *q, void (*fn)(void *arg), void *arg)
         q->head = e;
     q->tail = e;
     pthread_mutex_unlock(&q->lock);
+    /* The wake-up before the flag: a drain that sees the flag then resets
+     * the eventfd past this write, so it is never left readable with nothing
+     * to drain (which would make every idle wait return at once). */
     uint64_t one = 1;
     ssize_t n = write(q->wake_fd, &one, sizeof one);   /* fails only when the counter is full */
     (void)n;
+    atomic_store(&q->queued, true);
     return true;
 }
 
 void host_events_drain(struct host_events *q)
 {
-    uint64_t count;
-    if (read(q->wake_fd, &count, sizeof count) != (ssize_t)sizeof count)
+    if (!atomic_exchange(&q->queued, false))
         return;                                          /* nothing was posted */
+    uint64_t count;
+    ssize_t n = read(q->wake_fd, &count, sizeof count);  /* reset for host_events_wait */
+    (void)n;
     pthread_mutex_lock(&q->lock);
     struct host_event *e = q->head;
     q->head = q->tail = NULL;
