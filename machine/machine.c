@@ -171,8 +171,7 @@ struct machine *machine_new_bare(uint32_t ram_size, bool deterministic, uint32_t
     portbus_init(&m->io);
     sched_init(&m->sched);
     atomic_init(&m->stop_requested, false);
-    if (!host_events_init(&m->events)) {
-        m->events.wake_fd = -1;
+    if (!host_events_init(&m->events)) {   /* it leaves wake_fd -1: machine_free skips it */
         set_error(err, err_size, "machine", "cannot make an eventfd");
         machine_free(m);
         return NULL;
